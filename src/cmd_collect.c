@@ -1,0 +1,15 @@
+/*
+ * cmd_collect.c - `bellwether collect` (not built yet: see the issue tracker).
+ */
+#include "bellwether/cli.h"
+#include "bellwether/error.h"
+#include "bellwether/log.h"
+
+int cmd_collect(struct bw_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    BW_ERROR("'collect' is not implemented yet");
+    return BW_EUSAGE;
+}

@@ -1,0 +1,15 @@
+/*
+ * cmd_metrics.c - `bellwether metrics` (not built yet: see the issue tracker).
+ */
+#include "bellwether/cli.h"
+#include "bellwether/error.h"
+#include "bellwether/log.h"
+
+int cmd_metrics(struct bw_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    BW_ERROR("'metrics' is not implemented yet");
+    return BW_EUSAGE;
+}

@@ -1,0 +1,15 @@
+/*
+ * cmd_reindex.c - `bellwether reindex` (not built yet: see the issue tracker).
+ */
+#include "bellwether/cli.h"
+#include "bellwether/error.h"
+#include "bellwether/log.h"
+
+int cmd_reindex(struct bw_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    BW_ERROR("'reindex' is not implemented yet");
+    return BW_EUSAGE;
+}
