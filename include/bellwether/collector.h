@@ -118,6 +118,11 @@ struct bw_collector {
     /* One pass. Returns 0 (also after a clean min_quota_left stop, with
        stats.quota_stop set) or a BW_E* status. */
     int (*collect)(void *ctx, struct bw_sink *sink);
+    /* The metric rules of this source's items (derive, reindex), borrowed
+       from src->opts; either pointer may be NULL. The store fills
+       ticket->statuses from the stored catalog. */
+    void (*rules)(const struct bw_source_conf *src, struct bw_pr_rules *pr,
+                  struct bw_ticket_rules *ticket);
     /* One cheap request proving the credentials work (`bellwether check`). */
     int (*check)(void *ctx, struct bw_sink *sink);
     void (*free)(void *ctx);
