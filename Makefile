@@ -49,8 +49,8 @@ endif
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
-.PHONY: all demo test unit replay asan soak fuzz bench checksrc golden-update \
-	install clean man integration
+.PHONY: all demo test unit replay asan soak fuzz bench checksrc format \
+	golden-update install clean man integration
 
 all: $(BIN)
 
@@ -66,7 +66,7 @@ $(BUILD)/libbw.a: $(LIB_OBJS)
 $(BIN): $(BUILD)/obj/src/main.o $(BUILD)/libbw.a
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $^ $(LIBS) $(LDFLAGS)
 
-$(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libbw.a tests/unit/testutil.h
+$(BUILD)/test_%: tests/unit/test_%.c $(BUILD)/libbw.a $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbw.a \
 		$(CMOCKA_LIBS) $(LIBS) $(LDFLAGS)
 
@@ -74,21 +74,31 @@ $(BUILD)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libbw.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/libbw.a \
 		$(LIBS) $(LDFLAGS)
 
+# Each runner ends with "N passed, N failed" (counting: tests/lib-count.sh).
+# libFuzzer binaries (tests/fuzz/run-fuzz.sh builds them in build-fuzz/ with
+# clang-14 and -fsanitize=fuzzer,address,undefined in LDFLAGS).
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libbw.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libbw.a $(LIBS) $(LDFLAGS)
+
 unit: $(UNIT_BINS)
-	@sh tests/run-unit.sh $(BUILD) $(UNIT_BINS)
+	@sh tests/run-unit.sh $(BUILD)
 
 replay: $(REPLAY_BINS)
-	@sh tests/run-replay.sh $(BUILD) $(REPLAY_BINS)
+	@sh tests/run-replay.sh $(BUILD)
 
 # The one test command (DESIGN.md): style, unit, integration, fuzz corpora,
-# then unit and tiny integration again under ASan+UBSan. Ends with
-# "N passed, N failed".
-test: all $(UNIT_BINS) $(REPLAY_BINS)
-	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" \
+# then unit, replay and tiny integration again under ASan+UBSan. Ends with
+# "N passed, N failed" (tests/run-all.sh says what runs in which order).
+# The builds run with -k: what does not build counts as one failed build
+# and its suites as failed, and the other suites still run.
+test:
+	@rc=0; \
+	$(MAKE) --no-print-directory -k all $(UNIT_BINS) $(REPLAY_BINS) || rc=1; \
+	$(MAKE) --no-print-directory -k BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/bellwether \
 		$(UNIT_SRCS:tests/unit/%.c=build-asan/%) \
-		$(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build-asan/replay_%)
-	@sh tests/run-all.sh
+		$(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build-asan/replay_%) || rc=1; \
+	BW_BUILD_FAILED=$$rc sh tests/run-all.sh
 
 integration: all
 	@sh tests/run-integration.sh
@@ -96,7 +106,8 @@ integration: all
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/bellwether \
-		$(UNIT_SRCS:tests/unit/%.c=build-asan/%)
+		$(UNIT_SRCS:tests/unit/%.c=build-asan/%) \
+		$(FUZZ_SRCS:tests/fuzz/fuzz_%.c=build-asan/replay_%)
 
 soak: all
 	@sh tests/run-soak.sh
@@ -110,17 +121,26 @@ bench: all
 demo: all
 	./bellwether demo
 
+# Style (STYLE.md item 21): clang-format-14 --dry-run, banned calls, braces.
 checksrc:
 	@sh scripts/checksrc.sh
+
+# Rewrite every C file in place with .clang-format (what checksrc checks).
+format:
+	@sh scripts/checksrc.sh --fix
 
 golden-update: all
 	@sh tests/golden/update.sh
 
 man: $(MAN_PAGES)
 
+# cmark-gfm writes the body; the .TH title line (NAME, section) comes from
+# the file name: docs/bellwether.ini.5.md -> "BELLWETHER.INI" "5".
 $(BUILD)/man/%: docs/%.md
 	@mkdir -p $(dir $@)
-	cmark-gfm -t man $< > $@
+	{ n='$*'; printf '.TH "%s" "%s" "" "bellwether $(VERSION)" "bellwether"\n' \
+		"$$(echo "$${n%.*}" | tr a-z A-Z)" "$${n##*.}"; \
+		cmark-gfm -t man $<; } > $@.tmp && mv $@.tmp $@
 
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

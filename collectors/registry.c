@@ -14,8 +14,7 @@
 const struct bw_collector *const bw_builtin_collectors[] = {
     &bw_collector_github, &bw_collector_jira, NULL};
 
-static const struct bw_collector *load_plugin(const char *name,
-                                              const char *dir)
+static const struct bw_collector *load_plugin(const char *name, const char *dir)
 {
     char path[4096];
     char sym[128];
@@ -34,13 +33,15 @@ static const struct bw_collector *load_plugin(const char *name,
     c = dlsym(h, sym);
     if (c == NULL) {
         BW_ERROR("plugin '%s' exports no '%s'; rebuild it against this "
-                 "bellwether", path, sym);
+                 "bellwether",
+                 path, sym);
         dlclose(h);
         return NULL;
     }
     if (c->abi != BW_COLLECTOR_ABI) {
         BW_ERROR("plugin '%s' has collector ABI %u, this bellwether needs "
-                 "%u; rebuild the plugin", path, c->abi, BW_COLLECTOR_ABI);
+                 "%u; rebuild the plugin",
+                 path, c->abi, BW_COLLECTOR_ABI);
         dlclose(h);
         return NULL;
     }

@@ -52,14 +52,13 @@ void bw_log(int level, const char *fmt, ...)
             *p = ' ';
         }
     }
-    fprintf(stderr, "%s%s%s%s\n", stamp,
-            level == BW_LOG_DEBUG ? "debug: " : "",
+    fprintf(stderr, "%s%s%s%s\n", stamp, level == BW_LOG_DEBUG ? "debug: " : "",
             level <= BW_LOG_WARN && level >= 0 ? prefix[level] : "", line);
 }
 
 static int secret_param(const char *name, size_t len)
 {
-    static const char *const words[] = {"token", "key", "password",
+    static const char *const words[] = {"token",  "key", "password",
                                         "secret", "sig", "auth"};
 
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
@@ -89,15 +88,15 @@ char *bw_redact_url(const char *url, char *out, size_t n)
     if (url == NULL) {
         return out;
     }
-#define PUT(s, l)                                                            \
-    do {                                                                     \
-        size_t l_ = (l);                                                     \
-        if (o + l_ >= n) {                                                   \
-            l_ = n - 1 - o;                                                  \
-        }                                                                    \
-        memcpy(out + o, (s), l_);                                            \
-        o += l_;                                                             \
-        out[o] = '\0';                                                       \
+#define PUT(s, l)                                                              \
+    do {                                                                       \
+        size_t l_ = (l);                                                       \
+        if (o + l_ >= n) {                                                     \
+            l_ = n - 1 - o;                                                    \
+        }                                                                      \
+        memcpy(out + o, (s), l_);                                              \
+        o += l_;                                                               \
+        out[o] = '\0';                                                         \
     } while (0)
     scheme_end = strstr(url, "://");
     host = scheme_end ? scheme_end + 3 : url;

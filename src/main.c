@@ -14,8 +14,7 @@
 #include "bellwether/mem.h"
 
 const struct bw_command bw_commands[] = {
-    {"collect", cmd_collect,
-     "[--source NAME]... [--full] [--since YYYY-MM-DD]",
+    {"collect", cmd_collect, "[--source NAME]... [--full] [--since YYYY-MM-DD]",
      "one collection pass over the sources (for cron)", 0},
     {"report", cmd_report,
      "[--week YYYY-Www] [--team NAME] [--format md|html|json] "
@@ -30,10 +29,9 @@ const struct bw_command bw_commands[] = {
      "list metric names, units and definitions", 0},
     {"status", cmd_status, "[--format table|json]",
      "sources, last sync, quota, Redis", 0},
-    {"reindex", cmd_reindex, "",
-     "rebuild derived fields from stored events", 0},
-    {"check", cmd_check, "", "validate the config and reach every service",
+    {"reindex", cmd_reindex, "", "rebuild derived fields from stored events",
      0},
+    {"check", cmd_check, "", "validate the config and reach every service", 0},
     {"init", cmd_init,
      "[--github-org ORG] [--github-repos A/B,...] [--jira-url URL "
      "--jira-projects A,B] [--redis URL] [--timezone ZONE] [--force]",
@@ -56,8 +54,9 @@ const struct bw_command *bw_command_find(const char *name)
 
 void bw_command_help(const struct bw_command *cmd)
 {
-    printf("usage: bellwether [-c FILE] [-v|-q] %s %s\n\n%s\n", cmd->name,
-           cmd->usage, cmd->summary);
+    /* no trailing blank when a command takes no options (docs compare) */
+    printf("usage: bellwether [-c FILE] [-v|-q] %s%s%s\n\n%s\n", cmd->name,
+           cmd->usage[0] ? " " : "", cmd->usage, cmd->summary);
 }
 
 int bw_cli_load_config(const struct bw_cli *cli, struct bw_config **out)
@@ -102,19 +101,19 @@ static int command_list_error(const char *name)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"config", required_argument, NULL,
-                                          'c'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"config", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0}};
     struct bw_cli cli = {NULL, 0, 0};
     const struct bw_command *cmd;
     int c;
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+hVc:vq", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:hVc:vq", opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
@@ -131,9 +130,18 @@ static int run(int argc, char **argv)
         case 'q':
             cli.quiet = 1;
             break;
-        default:
-            BW_ERROR("unknown option '%s'; see 'bellwether --help'",
+        case ':':
+            BW_ERROR("option '%s' needs a value; see 'bellwether --help'",
                      argv[optind - 1]);
+            return BW_EUSAGE;
+        default:
+            if (optopt != 0) {
+                BW_ERROR("unknown option '-%c'; see 'bellwether --help'",
+                         optopt);
+            } else {
+                BW_ERROR("unknown option '%s'; see 'bellwether --help'",
+                         argv[optind - 1]);
+            }
             return BW_EUSAGE;
         }
     }

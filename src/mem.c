@@ -11,8 +11,8 @@
 
 #include "bellwether/mem.h"
 
-static long fail_at;     /* 0: off; else fail when count reaches it */
-static int fail_every;   /* keep failing after the first injected one */
+static long fail_at;   /* 0: off; else fail when count reaches it */
+static int fail_every; /* keep failing after the first injected one */
 static long alloc_count;
 static int failed;
 

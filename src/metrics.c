@@ -10,18 +10,16 @@
 #include "bellwether/metrics.h"
 
 const struct bw_metric bw_metrics[] = {
-    {"pr_coding_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS,
-     "PR coding time",
+    {"pr_coding_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS, "PR coding time",
      "first commit to ready for review, PRs merged in the week"},
     {"pr_pickup_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS,
      "PR pickup time (review latency)",
      "ready for review to the first counted review at or after it, PRs "
      "merged in the week"},
-    {"pr_review_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS,
-     "PR review time",
+    {"pr_review_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS, "PR review time",
      "first counted review to merge, PRs merged in the week"},
-    {"pr_cycle_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS,
-     "PR cycle time", "first commit to merge, PRs merged in the week"},
+    {"pr_cycle_time", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS, "PR cycle time",
+     "first commit to merge, PRs merged in the week"},
     {"pr_time_to_first_response", BW_MK_DURATION, BW_MS_PR, BW_MU_HOURS,
      "PR time to first response",
      "ready for review to the first counted review or comment at or after "
@@ -42,8 +40,8 @@ const struct bw_metric bw_metrics[] = {
      "at the week's end: open, not a draft, ready, no counted review yet"},
     {"pr_stale", BW_MK_POINT, BW_MS_PR, BW_MU_COUNT, "Stale PRs",
      "at the week's end: open (drafts included), no activity for 7 days"},
-    {"review_count_by_reviewer", BW_MK_COUNT, BW_MS_PR, BW_MU_COUNT,
-     "Reviews", "counted reviews in the week, per reviewer"},
+    {"review_count_by_reviewer", BW_MK_COUNT, BW_MS_PR, BW_MU_COUNT, "Reviews",
+     "counted reviews in the week, per reviewer"},
     {"review_load_top_share", BW_MK_RATE, BW_MS_PR, BW_MU_RATIO,
      "Review load top share",
      "the busiest reviewer's counted reviews / all counted reviews of the "
@@ -68,8 +66,7 @@ const struct bw_metric bw_metrics[] = {
      "time"},
     {"bug_cycle_time", BW_MK_DURATION, BW_MS_TICKET, BW_MU_DAYS,
      "Bug cycle time", "ticket cycle time of bugs done in the week"},
-    {"ticket_reopen_rate", BW_MK_RATE, BW_MS_TICKET, BW_MU_RATIO,
-     "Reopen rate",
+    {"ticket_reopen_rate", BW_MK_RATE, BW_MS_TICKET, BW_MU_RATIO, "Reopen rate",
      "tickets done in the week that were reopened / tickets done in the "
      "week"},
     {"ticket_net_flow", BW_MK_COUNT, BW_MS_TICKET, BW_MU_COUNT, "Net flow",
@@ -88,17 +85,16 @@ const struct bw_metric *bw_metric_find(const char *name)
 
 const char *bw_metric_unit_name(int unit)
 {
-    static const char *const names[] = {"", "hours", "days", "lines",
-                                        "count", "ratio"};
+    static const char *const names[] = {"",      "hours", "days",
+                                        "lines", "count", "ratio"};
 
     return unit >= BW_MU_HOURS && unit <= BW_MU_RATIO ? names[unit] : "";
 }
 
 const char *bw_metric_kind_name(int kind)
 {
-    static const char *const names[] = {"",      "duration",
-                                        "distribution", "count",
-                                        "rate",  "point-in-time"};
+    static const char *const names[] = {"",      "duration", "distribution",
+                                        "count", "rate",     "point-in-time"};
 
     return kind >= BW_MK_DURATION && kind <= BW_MK_POINT ? names[kind] : "";
 }
@@ -108,8 +104,7 @@ int bw_metric_has_stats(const struct bw_metric *m)
     return m->kind == BW_MK_DURATION || m->kind == BW_MK_DISTRIBUTION;
 }
 
-int bw_metric_parse_bound(const struct bw_metric *m, const char *s,
-                          double *out)
+int bw_metric_parse_bound(const struct bw_metric *m, const char *s, double *out)
 {
     char *end;
     double v;

@@ -18,7 +18,9 @@ struct bw_buf {
     size_t max; /* 0: unbounded; else growth past max fails (BW_EIO) */
 };
 
+/* clang-format off */
 #define BW_BUF_INIT {NULL, 0, 0, 0}
+/* clang-format on */
 
 int bw_buf_grow(struct bw_buf *b, size_t extra);
 int bw_buf_add(struct bw_buf *b, const void *data, size_t len);

@@ -38,14 +38,14 @@
 #define BW_COLLECTOR_ABI 1
 
 enum bw_record_kind {
-    BW_REC_PR = 1,   /* u.pr */
-    BW_REC_TICKET,   /* u.ticket */
-    BW_REC_STATUSES  /* u.statuses: the source's whole status catalog */
+    BW_REC_PR = 1,  /* u.pr */
+    BW_REC_TICKET,  /* u.ticket */
+    BW_REC_STATUSES /* u.statuses: the source's whole status catalog */
 };
 
 struct bw_record {
     int kind;
-    const char *scope;  /* repository "owner/name"; Jira: project key */
+    const char *scope; /* repository "owner/name"; Jira: project key */
     union {
         const struct bw_pr *pr;
         const struct bw_ticket *ticket;
@@ -63,16 +63,16 @@ struct bw_collect_stats {
     long items_changed; /* stored before with another version */
     long items_known;   /* total to walk, when the API says; -1 unknown */
     long scopes_done, scopes_total;
-    int quota_stop;     /* stopped at min_quota_left (exit 0) */
+    int quota_stop; /* stopped at min_quota_left (exit 0) */
 };
 
 struct bw_sink {
-    void *ctx;             /* the store's; pass back to every call */
-    struct bw_http *http;  /* this source's client (auth set by init via
+    void *ctx;            /* the store's; pass back to every call */
+    struct bw_http *http; /* this source's client (auth set by init via
                               bw_collector_http_opts) */
     const struct bw_source_conf *src;
-    int full;              /* --full: ignore marks and ETags */
-    int64_t since;         /* --since, or the source's since, or the
+    int full;      /* --full: ignore marks and ETags */
+    int64_t since; /* --since, or the source's since, or the
                               default: always set */
     struct bw_collect_stats stats;
 
@@ -82,8 +82,8 @@ struct bw_sink {
     int (*cursor_set)(void *ctx, const char *scope, const char *value);
     /* Stored versions (updated_at) of n items of a scope, one round trip.
        versions[i] is NULL when not stored, else caller frees with bw_free. */
-    int (*item_versions)(void *ctx, const char *scope,
-                         const char *const *ids, size_t n, char **versions);
+    int (*item_versions)(void *ctx, const char *scope, const char *const *ids,
+                         size_t n, char **versions);
     int (*etag_get)(void *ctx, const char *url, char *buf, size_t n);
     int (*etag_put)(void *ctx, const char *url, const char *etag);
     /* Queue a record for the page in progress (copied or packed now). */
@@ -102,11 +102,11 @@ struct bw_sink {
 };
 
 struct bw_collector {
-    unsigned abi;             /* BW_COLLECTOR_ABI */
-    const char *name;         /* the [source] type: "github", "jira" */
+    unsigned abi;     /* BW_COLLECTOR_ABI */
+    const char *name; /* the [source] type: "github", "jira" */
     const char *description;
     const struct bw_config_key *keys; /* its [source NAME] keys, {0}-ended */
-    size_t opts_size;         /* size of the options struct keys fill */
+    size_t opts_size;                 /* size of the options struct keys fill */
     /* Check options beyond the key table (e.g. "repos or org"); log
        "FILE:LINE: ..." via src and return BW_ECONFIG. May be NULL. */
     int (*validate)(const struct bw_source_conf *src);

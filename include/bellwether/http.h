@@ -42,7 +42,8 @@ enum bw_api {
 struct bw_http_opts {
     int api;                  /* enum bw_api: how to read rate limits */
     long max_parallel;        /* transfers in flight, >= 1 */
-    long max_rate_wait;       /* seconds a quota wait may last */
+    long max_rate_wait;       /* seconds a quota wait may last (0: never
+                                 wait, fail with BW_ERATELIMIT at once) */
     const char *ca_file;      /* extra CA bundle, or NULL */
     const char *auth;         /* full Authorization value, copied, secret */
     const char *auth_source;  /* for messages: "GITHUB_TOKEN" (env name) or
@@ -56,6 +57,9 @@ struct bw_http_opts {
        (BW_EINTR, BW_ELEASE). May be NULL. */
     int (*tick)(void *tick_arg);
     void *tick_arg;
+    /* Source for error lines ("github:gh" prints "[github:gh] ..."),
+       copied, or NULL. */
+    const char *name;
 };
 
 /* Counters per source, for summaries, `status` and benchmarks. */
@@ -68,6 +72,7 @@ struct bw_http_stats {
     long quota_remaining;
     int64_t quota_reset; /* epoch seconds; -1 unknown */
     double wait_seconds; /* time spent waiting for quota or backoff */
+    long peak_parallel;  /* most transfers seen in flight at once */
 };
 
 struct bw_http_resp {
@@ -116,6 +121,11 @@ int bw_http_fetch(struct bw_http *h, const struct bw_http_req *req,
 void bw_http_resp_release(struct bw_http_resp *resp);
 
 const struct bw_http_stats *bw_http_stats(const struct bw_http *h);
+/*
+ * The last failure as one line (no secrets; http.c already logged it at
+ * error level), or "". Owned by h; valid until its next failure.
+ */
+const char *bw_http_last_error(const struct bw_http *h);
 
 /*
  * Parse a Link header value into the URLs of rel="next" and rel="last"
@@ -123,6 +133,18 @@ const struct bw_http_stats *bw_http_stats(const struct bw_http *h);
  */
 int bw_http_parse_link(const char *value, size_t len, char **next,
                        char **last);
+
+/*
+ * A rate-limit reset header value into *epoch: epoch seconds (GitHub) or
+ * ISO 8601 (Jira: "2026-11-16T10:30Z"; seconds, fraction and offset
+ * optional). 0 or BW_EPARSE. Pure.
+ */
+int bw_http_parse_reset(const char *value, int64_t *epoch);
+/*
+ * Retry-After: delay-seconds or an HTTP date (made relative to now, epoch
+ * seconds) into *seconds, >= 0. 0 or BW_EPARSE. Pure.
+ */
+int bw_http_parse_retry_after(const char *value, int64_t now, long *seconds);
 
 /* Percent-encode s for a query string into b. */
 int bw_http_urlencode(struct bw_buf *b, const char *s);

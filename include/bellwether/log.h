@@ -27,11 +27,11 @@ void bw_log_set_timestamps(int on);
 void bw_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define BW_LOG_AT(lvl, ...)                                                  \
-    do {                                                                     \
-        if (bw_log_level >= (lvl)) {                                         \
-            bw_log((lvl), __VA_ARGS__);                                      \
-        }                                                                    \
+#define BW_LOG_AT(lvl, ...)                                                    \
+    do {                                                                       \
+        if (bw_log_level >= (lvl)) {                                           \
+            bw_log((lvl), __VA_ARGS__);                                        \
+        }                                                                      \
     } while (0)
 /* Errors print even under -q. */
 #define BW_ERROR(...) bw_log(BW_LOG_ERROR, __VA_ARGS__)

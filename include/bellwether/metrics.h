@@ -29,9 +29,9 @@ enum bw_metric_unit {
 
 struct bw_metric {
     const char *name;
-    int kind;     /* enum bw_metric_kind */
-    int subject;  /* enum bw_metric_subject */
-    int unit;     /* enum bw_metric_unit */
+    int kind;               /* enum bw_metric_kind */
+    int subject;            /* enum bw_metric_subject */
+    int unit;               /* enum bw_metric_unit */
     const char *title;      /* short, for tables: "PR cycle time" */
     const char *definition; /* one line, from METRICS.md */
 };

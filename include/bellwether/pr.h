@@ -20,11 +20,11 @@
 #define BW_NOTIME INT64_MIN
 
 enum bw_pr_ev_kind {
-    BW_PEV_COMMIT = 1,  /* t = committer date, t2 = author date */
-    BW_PEV_REVIEW,      /* t = submitted_at, state = enum bw_review_state */
-    BW_PEV_COMMENT,     /* issue (conversation) comment */
-    BW_PEV_READY,       /* ready_for_review */
-    BW_PEV_DRAFT,       /* convert_to_draft */
+    BW_PEV_COMMIT = 1, /* t = committer date, t2 = author date */
+    BW_PEV_REVIEW,     /* t = submitted_at, state = enum bw_review_state */
+    BW_PEV_COMMENT,    /* issue (conversation) comment */
+    BW_PEV_READY,      /* ready_for_review */
+    BW_PEV_DRAFT,      /* convert_to_draft */
     BW_PEV_CLOSED,
     BW_PEV_REOPENED,
     BW_PEV_MERGED,
@@ -53,20 +53,20 @@ struct bw_pr_event {
 };
 
 struct bw_pr {
-    char *repo;          /* "owner/name" */
+    char *repo; /* "owner/name" */
     long number;
     char *title;
-    char *url;           /* html_url */
-    char *author;        /* login, NULL when deleted */
+    char *url;             /* html_url */
+    char *author;          /* login, NULL when deleted */
     unsigned author_flags; /* BW_ACTOR_* */
-    int open;            /* state == "open" */
-    int draft;           /* draft now */
-    char *base;          /* base branch */
+    int open;              /* state == "open" */
+    int draft;             /* draft now */
+    char *base;            /* base branch */
     struct bw_strlist labels;
     int64_t created_at, updated_at, closed_at, merged_at;
     long additions, deletions;
-    long commits;        /* the single PR's count; -1 unknown */
-    struct bw_pr_event *events; /* any order; bw_pr_derive sorts a copy */
+    long commits;               /* the single PR's count; -1 unknown */
+    struct bw_pr_event *events; /* any order (ties: the earlier first) */
     size_t nevents, cap;
 };
 
@@ -93,8 +93,8 @@ struct bw_pr_derived {
     int64_t response_at; /* first counted review/comment at/after ready_at */
     long size, review_rounds;
     int commits_truncated;
-    int excluded;        /* left out of PR metrics */
-    int excluded_reason; /* enum bw_pr_excl (label/base before bot/user) */
+    int excluded;             /* left out of PR metrics */
+    int excluded_reason;      /* enum bw_pr_excl (label/base before bot/user) */
     int review_load_excluded; /* label or base: reviews leave review load */
     /* hours; NAN unless merged and the parts exist */
     double coding_time, pickup_time, review_time, cycle_time,
@@ -106,6 +106,8 @@ void bw_pr_init(struct bw_pr *pr);
 void bw_pr_release(struct bw_pr *pr);
 /* Append an event (copies actor). */
 int bw_pr_add_event(struct bw_pr *pr, const struct bw_pr_event *ev);
+/* Drop every event after the first n (undo a failed page). */
+void bw_pr_truncate_events(struct bw_pr *pr, size_t n);
 
 /* METRICS.md's per-PR rules. Pure. */
 int bw_pr_derive(const struct bw_pr *pr, const struct bw_pr_rules *rules,

@@ -25,9 +25,9 @@ enum bw_stage {
     BW_STAGE_DONE
 };
 
-struct bw_ticket_tr {  /* a status transition */
+struct bw_ticket_tr { /* a status transition */
     int64_t t;
-    int64_t hid;       /* history id: ties in t are ordered by it */
+    int64_t hid; /* history id: ties in t are ordered by it */
     char *from_id, *from_name;
     char *to_id, *to_name;
 };
@@ -35,8 +35,8 @@ struct bw_ticket_tr {  /* a status transition */
 struct bw_ticket_flag { /* a change of the Flagged field */
     int64_t t;
     int64_t hid;
-    int on;             /* "to" is non-empty */
-    int from_set;       /* "from" was non-empty */
+    int on;       /* "to" is non-empty */
+    int from_set; /* "from" was non-empty */
 };
 
 struct bw_ticket {
@@ -62,7 +62,7 @@ struct bw_status_info {
     char *category; /* "new", "indeterminate", "done", "undefined" */
 };
 
-struct bw_ticket_rules { /* borrowed pointers */
+struct bw_ticket_rules {                   /* borrowed pointers */
     const struct bw_status_info *statuses; /* the catalog */
     size_t nstatuses;
     const struct bw_strlist *stage_todo, *stage_in_progress, *stage_done;
@@ -80,20 +80,27 @@ struct bw_ticket_derived {
     long reopen_count;
     int stage_now, blocked_now;
     int excluded;
-    struct bw_spell *blocked;     /* union of blocked and flagged */
+    struct bw_spell *blocked; /* union of blocked and flagged */
     size_t nblocked;
     struct bw_spell *in_progress; /* stretches in an in_progress stage */
     size_t nin_progress;
-    double blocked_time;  /* seconds inside [started_at, done_at or now];
+    double blocked_time; /* seconds inside [started_at, done_at or now];
                              NAN without started_at */
     double cycle_time, lead_time; /* days, NAN when not done */
-    int unknown_status;   /* a status missing from the catalog was seen */
+    int unknown_status; /* a status missing from the catalog was seen */
 };
 
 void bw_ticket_init(struct bw_ticket *t);
 void bw_ticket_release(struct bw_ticket *t);
 int bw_ticket_add_tr(struct bw_ticket *t, const struct bw_ticket_tr *tr);
 int bw_ticket_add_flag(struct bw_ticket *t, const struct bw_ticket_flag *f);
+/* Drop the history past the first ntrs transitions and nflags flag
+ * changes (undo a failed page). */
+void bw_ticket_truncate_history(struct bw_ticket *t, size_t ntrs,
+                                size_t nflags);
+/* Move src's transitions and flag changes to the end of dst's (src's
+ * history is empty afterwards). 0 or BW_ENOMEM (both unchanged). */
+int bw_ticket_take_history(struct bw_ticket *dst, struct bw_ticket *src);
 
 /* Stage of a status by the rules; *blocked set for blocked_statuses;
  * an unknown status is todo and sets *unknown. */

@@ -131,8 +131,12 @@ class Sim:
         self.reset_counters()
 
     def load_modules(self):
-        import simgithub
-        self.apis.append(ApiState(simgithub.GitHubApi(self.opts)))
+        only = getattr(self.opts, "only", None)
+        if only in (None, "gh"):
+            import simgithub
+            self.apis.append(ApiState(simgithub.GitHubApi(self.opts)))
+        if only == "gh":
+            return
         try:
             import simjira
         except ImportError as e:
@@ -410,6 +414,7 @@ class Handler(BaseHTTPRequestHandler):
                         resp = server_error(api.name,
                                             r.choice((500, 502, 503)))
             if resp is None:
+                req.quota = qs
                 try:
                     resp = mod.handle(req)
                 except Exception as e:  # a bug: say so, do not hang
@@ -487,6 +492,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             status = 400
             body = {"message": str(e)}
+        except Exception as e:  # a simulator bug: answer, do not hang up
+            import traceback
+            traceback.print_exc()
+            status = 500
+            body = {"message": "apisim bug: %r" % (e,),
+                    "traceback": traceback.format_exc()}
         out = dumps(body)
         self.send(status, {"Content-Type": "application/json; charset=utf-8",
                            "Cache-Control": "no-store"}, out, method)
@@ -527,9 +538,14 @@ def parse_args(argv=None):
     p.add_argument("--retry-after", type=int, default=1)
     p.add_argument("--prefix", default="",
                    help="serve GitHub under this prefix (/api/v3)")
-    p.add_argument("--changelog-inline", type=int, default=40)
-    p.add_argument("--jira-page-cap", type=int, default=100)
+    # None: the Jira module's flavour-dependent defaults (Cloud cuts inline
+    # changelogs to 40 histories, Data Center does not; see simjira.py)
+    p.add_argument("--changelog-inline", type=int, default=None)
+    p.add_argument("--jira-page-cap", type=int, default=None)
     p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
+    # a debugging aid: serve one API only (the other's paths answer 404)
+    p.add_argument("--only", choices=("gh", "jira"), default=None,
+                   help=argparse.SUPPRESS)
     opts = p.parse_args(argv)
     try:
         opts.scale_name = opts.scale

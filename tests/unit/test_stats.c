@@ -81,24 +81,18 @@ static void test_target_status(void **state)
     struct bw_target_bound min10 = {0, 1, 0, 10, 0.1};
 
     (void)state;
-    assert_int_equal(bw_target_status(&max8, 9, BW_TS_NONE),
-                     BW_TS_OFF_TRACK);
+    assert_int_equal(bw_target_status(&max8, 9, BW_TS_NONE), BW_TS_OFF_TRACK);
     assert_int_equal(bw_target_status(&max8, 8, BW_TS_NONE), BW_TS_AT_RISK);
-    assert_int_equal(bw_target_status(&max8, 7.5, BW_TS_NONE),
-                     BW_TS_AT_RISK);
-    assert_int_equal(bw_target_status(&max8, 7.2, BW_TS_NONE),
-                     BW_TS_ON_TRACK);
-    assert_int_equal(bw_target_status(&max8, 5, BW_TS_NONE),
-                     BW_TS_ON_TRACK);
+    assert_int_equal(bw_target_status(&max8, 7.5, BW_TS_NONE), BW_TS_AT_RISK);
+    assert_int_equal(bw_target_status(&max8, 7.2, BW_TS_NONE), BW_TS_ON_TRACK);
+    assert_int_equal(bw_target_status(&max8, 5, BW_TS_NONE), BW_TS_ON_TRACK);
     /* inside right after an off-track week: at risk */
     assert_int_equal(bw_target_status(&max8, 5, BW_TS_OFF_TRACK),
                      BW_TS_AT_RISK);
-    assert_int_equal(bw_target_status(&max8, NAN, BW_TS_OFF_TRACK),
-                     BW_TS_NONE);
+    assert_int_equal(bw_target_status(&max8, NAN, BW_TS_OFF_TRACK), BW_TS_NONE);
     assert_int_equal(bw_target_status(&min10, 9.99, BW_TS_NONE),
                      BW_TS_OFF_TRACK);
-    assert_int_equal(bw_target_status(&min10, 10.5, BW_TS_NONE),
-                     BW_TS_AT_RISK);
+    assert_int_equal(bw_target_status(&min10, 10.5, BW_TS_NONE), BW_TS_AT_RISK);
     assert_int_equal(bw_target_status(&min10, 11.5, BW_TS_NONE),
                      BW_TS_ON_TRACK);
     assert_string_equal(bw_target_status_name(BW_TS_AT_RISK), "at risk");
