@@ -184,8 +184,7 @@ static struct smap_ent *smap_slot(const struct smap *m, const char *k,
 }
 
 /* *val of k, or 0 when absent (1 when found). */
-static int smap_get(const struct smap *m, const char *k, size_t kn,
-                    size_t *val)
+static int smap_get(const struct smap *m, const char *k, size_t kn, size_t *val)
 {
     struct smap_ent *e;
 
@@ -288,13 +287,13 @@ struct bw_query_engine {
     /* groups */
     struct qgroup *groups;
     size_t ngroups, gcap;
-    struct smap gmap;      /* categorical name (lower case) -> group */
-    size_t null_group;     /* group of a NULL name, or SIZE_MAX */
-    struct smap rmap;      /* "group\x1freviewer" -> index in rcount */
+    struct smap gmap;  /* categorical name (lower case) -> group */
+    size_t null_group; /* group of a NULL name, or SIZE_MAX */
+    struct smap rmap;  /* "group\x1freviewer" -> index in rcount */
     long *rcount;
     size_t *rgroup;
     size_t nr, rcap;
-    struct smap labelset;  /* "tag\x1fN" of PRs with a --where label */
+    struct smap labelset; /* "tag\x1fN" of PRs with a --where label */
     /* items */
     struct bw_query_item *items;
     size_t nitems, icap;
@@ -316,9 +315,9 @@ struct qattr {
     const char *owner;       /* team membership: the PR's author */
     const char *const *labels;
     size_t nlabels;
-    int review_label_ok;     /* reviews: the PR has a --where label */
-    long number;             /* PR */
-    const char *key;         /* ticket */
+    int review_label_ok; /* reviews: the PR has a --where label */
+    long number;         /* PR */
+    const char *key;     /* ticket */
 };
 
 static int is_ticket(const struct bw_query_engine *e)
@@ -546,8 +545,8 @@ enum op {
     OP_REVIEWER   /* den++ and the (group, reviewer) counter */
 };
 
-static int add_item(struct bw_query_engine *e, const struct qattr *a,
-                    size_t g, double v, int64_t at)
+static int add_item(struct bw_query_engine *e, const struct qattr *a, size_t g,
+                    double v, int64_t at)
 {
     struct bw_query_item *it;
     char buf[48];
@@ -635,8 +634,8 @@ static int reviewer_add(struct bw_query_engine *e, size_t g,
  * Count an item in its groups: op says how, v is its value (OP_VALUE) or
  * its item value, item says whether it is listed.
  */
-static int account(struct bw_query_engine *e, const struct qattr *a,
-                   int64_t t, size_t p, int op, double v, int item)
+static int account(struct bw_query_engine *e, const struct qattr *a, int64_t t,
+                   size_t p, int op, double v, int item)
 {
     size_t gs[MAX_GROUPS_PER_ROW];
     size_t n;
@@ -682,8 +681,7 @@ static int account(struct bw_query_engine *e, const struct qattr *a,
 
 /* ------------------------------------------------------------ PR rows */
 
-static void pr_attr(struct bw_query_engine *e, const char *tag,
-                    struct qattr *a)
+static void pr_attr(struct bw_query_engine *e, const char *tag, struct qattr *a)
 {
     const struct bw_pr_row *r = &e->prow;
     const char *c = strchr(tag, ':');
@@ -737,8 +735,7 @@ static int feed_merged(struct bw_query_engine *e, const struct qattr *a,
         return account(e, a, t, AT_EVENT, OP_RATE_NUM, 1, 1);
     case M_LARGE:
         if (r->size > LARGE_PR) {
-            return account(e, a, t, AT_EVENT, OP_RATE_NUM, (double)r->size,
-                           1);
+            return account(e, a, t, AT_EVENT, OP_RATE_NUM, (double)r->size, 1);
         }
         return account(e, a, t, AT_EVENT, OP_DEN, 0, 0);
     default:
@@ -800,8 +797,8 @@ static int feed_pit(struct bw_query_engine *e, const struct qattr *a,
             continue;
         }
         if (e->mid == M_AWAITING && bw_pr_row_awaiting_review_at(r, t)) {
-            rc = account(e, a, t, p, OP_COUNT,
-                         (double)(t - r->ready_at) / HOUR, 1);
+            rc = account(e, a, t, p, OP_COUNT, (double)(t - r->ready_at) / HOUR,
+                         1);
         } else if (e->mid == M_STALE && bw_pr_row_stale_at(r, t)) {
             rc = account(e, a, t, p, OP_COUNT,
                          (double)(t - stale_since(r, t)) / HOUR, 1);
@@ -823,9 +820,9 @@ static int feed_pr(struct bw_query_engine *e, int ix, const char *tag,
     }
     if (ix == BW_IX_OPENED && is_review_metric(e->mid)) {
         /* the --where label join: PRs carrying one of the labels */
-        if (!any_label(&e->q.where->v[BW_WK_LABEL],
-                       &(struct qattr){.labels = r->labels,
-                                       .nlabels = r->nlabels})) {
+        if (!any_label(
+                &e->q.where->v[BW_WK_LABEL],
+                &(struct qattr){.labels = r->labels, .nlabels = r->nlabels})) {
             return 0;
         }
         bw_buf_reset(&e->key);
@@ -876,7 +873,8 @@ static void ticket_attr(const struct bw_ticket_row *r, const char *tag,
     a->tag = tag;
     a->project = r->project;
     a->type = r->type;
-    a->author = r->assignee_id ? r->assignee_id : r->assignee_name;
+    a->author =
+        r->assignee_id && *r->assignee_id ? r->assignee_id : r->assignee_name;
     a->author_name = r->assignee_name;
     a->owner = a->author;
     a->labels = r->labels;
@@ -954,8 +952,8 @@ static int feed_tpit(struct bw_query_engine *e, const struct qattr *a,
         case T_BLOCKED3D:
             if (bw_ticket_row_blocked_at(r, t, &since) &&
                 t - since >= BLOCKED_OVER) {
-                rc = account(e, a, t, p, OP_COUNT, (double)(t - since) / DAY,
-                             1);
+                rc =
+                    account(e, a, t, p, OP_COUNT, (double)(t - since) / DAY, 1);
             }
             break;
         default:
@@ -983,9 +981,9 @@ static int feed_ticket(struct bw_query_engine *e, int ix, const char *tag,
     case BW_IX_DONE:
         return feed_done(e, &a, (int64_t)score);
     case BW_IX_CREATED:
-        return e->mid == T_NETFLOW ? account(e, &a, (int64_t)score, AT_EVENT,
-                                             OP_COUNT, 1, 1)
-                                   : 0;
+        return e->mid == T_NETFLOW
+                   ? account(e, &a, (int64_t)score, AT_EVENT, OP_COUNT, 1, 1)
+                   : 0;
     case BW_IX_TPIT:
         return feed_tpit(e, &a, score);
     default:
@@ -1084,8 +1082,7 @@ static int groups_setup(struct bw_query_engine *e)
     return rc;
 }
 
-int bw_query_engine_new(const struct bw_query *q,
-                        struct bw_query_engine **out)
+int bw_query_engine_new(const struct bw_query *q, struct bw_query_engine **out)
 {
     struct bw_query_engine *e;
     int rc;
@@ -1135,8 +1132,8 @@ size_t bw_query_engine_scans(const struct bw_query_engine *e,
     int64_t tmin = BW_NOTIME;
 
     if (e->has_pit_instants) {
-        tmin = bw_query_by_is_period(e->q.by) ? e->periods[0].end
-                                              : e->range_end;
+        tmin =
+            bw_query_by_is_period(e->q.by) ? e->periods[0].end : e->range_end;
     }
     switch (e->mid) {
     case M_OPENED:
@@ -1419,8 +1416,8 @@ int bw_query_run(struct bw_store *st, const struct bw_query *q,
     struct bw_query_engine *e = NULL;
     struct bw_query_scan scans[3];
     struct bw_strlist all = {NULL, 0}, pick = {NULL, 0};
-    int narrow = q->where && q->where->v[BW_WK_REPO].n &&
-                 q->metric && q->metric->subject == BW_MS_PR;
+    int narrow = q->where && q->where->v[BW_WK_REPO].n && q->metric &&
+                 q->metric->subject == BW_MS_PR;
     size_t n;
     int rc;
 

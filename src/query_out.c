@@ -269,8 +269,7 @@ static int table_write(struct bw_buf *b, const struct cells *c, size_t ncols,
 /* ------------------------------------------------------------ ranges */
 
 /* The range as JSON shows it: weeks, months or inclusive dates. */
-static void range_names(const struct bw_query_result *r, char *from,
-                        char *to)
+static void range_names(const struct bw_query_result *r, char *from, char *to)
 {
     int y, w;
 
@@ -357,8 +356,7 @@ static int write_rows_table(struct bw_buf *b, const struct bw_query_result *r,
     for (size_t j = 0; rc == 0 && j < r->nrows; j++) {
         const struct bw_query_row *row = &r->rows[j];
 
-        rc = cells_adds(&c, row_title(r, row, title, sizeof(title)),
-                        NAME_COLS);
+        rc = cells_adds(&c, row_title(r, row, title, sizeof(title)), NAME_COLS);
         for (size_t i = 0; rc == 0 && i < s->n; i++) {
             struct bw_buf v = BW_BUF_INIT;
 
@@ -538,8 +536,7 @@ static int write_rows_json(struct bw_buf *b, const struct bw_query_result *r,
         for (size_t i = 0; rc == 0 && i < s->n; i++) {
             rc = json_key(b, &first, bw_query_stat_name(s->id[i]));
             if (rc == 0) {
-                rc = bw_json_number(b,
-                                    bw_query_row_stat(r, row, s->id[i]));
+                rc = bw_json_number(b, bw_query_row_stat(r, row, s->id[i]));
             }
         }
         if (rc == 0) {
@@ -788,12 +785,12 @@ static int metrics_json(struct bw_buf *b)
             rc = json_str_field(b, &first, "name", m->name);
         }
         if (rc == 0) {
-            rc = json_str_field(b, &first, "unit",
-                                bw_metric_unit_name(m->unit));
+            rc =
+                json_str_field(b, &first, "unit", bw_metric_unit_name(m->unit));
         }
         if (rc == 0) {
-            rc = json_str_field(b, &first, "kind",
-                                bw_metric_kind_name(m->kind));
+            rc =
+                json_str_field(b, &first, "kind", bw_metric_kind_name(m->kind));
         }
         if (rc == 0) {
             rc = json_str_field(b, &first, "subject",
@@ -865,8 +862,8 @@ static int metrics_table(struct bw_buf *b)
     rc = bw_buf_printf(b, "%-*s  %-*s  kind\n", (int)wn, "metric", (int)wu,
                        "unit");
     for (const struct bw_metric *m = bw_metrics; rc == 0 && m->name; m++) {
-        rc = bw_buf_printf(b, "%-*s  %-*s  %s\n    ", (int)wn, m->name,
-                           (int)wu, bw_metric_unit_name(m->unit),
+        rc = bw_buf_printf(b, "%-*s  %-*s  %s\n    ", (int)wn, m->name, (int)wu,
+                           bw_metric_unit_name(m->unit),
                            bw_metric_kind_name(m->kind));
         if (rc == 0) {
             rc = wrap_text(b, m->definition, 4, 76);

@@ -498,17 +498,17 @@ static int round2_build(struct bw_store *st, struct sink_ctx *c)
     return st_cmd(q) || st_args(q, "EXEC") ? BW_ENOMEM : 0;
 }
 
-/* Send round 2 (with a test fault when one is set). 0, ST_CONFLICT,
- * ST_CONN_LOST or BW_E*. */
-static int round2_send(struct bw_store *st, struct sink_ctx *c)
+/* Append round 2's commands, with the test fault when one is set. 0,
+ * ST_CONN_LOST or BW_E*; *extra is 1 when a fault command went out too. */
+static int round2_append(struct bw_store *st, struct sink_ctx *c, int *extra)
 {
     struct st_cmdq *q = &c->q;
     struct st_cmdq bad;
-    redisReply *r = NULL;
     size_t stop = q->nc;
     int fault = st->fault_times > 0 ? st->fault_kind : BW_STORE_FAULT_NONE;
-    int rc = 0, first_err = 0;
+    int rc = 0;
 
+    *extra = 0;
     if (fault) {
         st->fault_times--;
         stop = 1 + (size_t)(st->fault_after > 0 ? st->fault_after : 0);
@@ -528,16 +528,29 @@ static int round2_send(struct bw_store *st, struct sink_ctx *c)
                      ? BW_ENOMEM
                      : st_append(st, &bad, 0);
             st_cmdq_release(&bad);
+            *extra = 1;
         }
         if (rc == 0) {
             rc = st_append(st, q, i);
         }
     }
-    if (fault == BW_STORE_FAULT_BADCMD) {
-        stop = q->nc + 1; /* one reply more to read */
-    } else {
-        stop = q->nc;
+    if (rc && rc != ST_CONN_LOST) {
+        st_drop(st); /* half a MULTI may sit in the output buffer */
     }
+    return rc;
+}
+
+/* Send round 2 and read its replies. 0, ST_CONFLICT, ST_CONN_LOST or
+ * BW_E*. */
+static int round2_send(struct bw_store *st, struct sink_ctx *c)
+{
+    redisReply *r = NULL;
+    size_t stop;
+    int extra = 0;
+    int rc = round2_append(st, c, &extra);
+    int first_err = 0;
+
+    stop = c->q.nc + (size_t)extra;
     for (size_t i = 0; rc == 0 && i < stop; i++) {
         rc = st_read(st, &r);
         if (rc) {
@@ -851,7 +864,10 @@ static int ctx_new(struct bw_store *st, const struct bw_source_conf *src,
     c->src = src;
     c->source = src->name;
     c->full = full;
-    c->per_source = col == NULL || strcmp(col->name, "github") != 0;
+    /* notes/store.md: Jira keys per source (a JQL walk may cross
+       projects); everything else per scope, which keeps PR numbers of two
+       repositories apart for any collector */
+    c->per_source = col != NULL && strcmp(col->name, "jira") == 0;
     st_cmdq_init(&c->book);
     st_cmdq_init(&c->q);
     rc = st_tag(&c->srctag, src->name, src->name);

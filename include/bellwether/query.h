@@ -164,8 +164,8 @@ int bw_query_where_applies(const struct bw_metric *m, int key);
  * BW_EUSAGE with a one-line reason in err; 0 when fine.
  */
 int bw_query_where_check(const struct bw_query_where *w,
-                         const struct bw_metric *m,
-                         const struct bw_config *cfg, char *err, size_t errn);
+                         const struct bw_metric *m, const struct bw_config *cfg,
+                         char *err, size_t errn);
 
 /* ---- ranges and periods ----------------------------------------------- */
 
@@ -215,11 +215,11 @@ void bw_query_weeks(struct bw_query *q, int year, int week, size_t nweeks);
 
 /* One group of the answer. */
 struct bw_query_row {
-    char *name;  /* week "2026-W45", month, repo, project, team, author,
+    char *name;         /* week "2026-W45", month, repo, project, team, author,
                     type; NULL: no grouping, or no author (unassigned) */
-    char *label; /* display name (a ticket assignee's), or NULL */
+    char *label;        /* display name (a ticket assignee's), or NULL */
     int64_t start, end; /* the period, or the range (end clamped to now) */
-    int64_t at;  /* instant of point-in-time metrics (period or range end) */
+    int64_t at; /* instant of point-in-time metrics (period or range end) */
     struct bw_stats stats; /* durations and distributions */
     double value;          /* counts, rates, point-in-time: NAN no data */
     long num, den;         /* what value came from (rates: num / den) */
@@ -290,13 +290,12 @@ struct bw_query_engine;
  * feeds rows of the indexes bw_query_engine_scans() names, in any order,
  * and finishes. bw_query_run() is exactly this over bw_store_scan().
  */
-int bw_query_engine_new(const struct bw_query *q,
-                        struct bw_query_engine **out);
+int bw_query_engine_new(const struct bw_query *q, struct bw_query_engine **out);
 void bw_query_engine_free(struct bw_query_engine *e);
 
 struct bw_query_scan {
-    int ix;            /* enum bw_store_ix */
-    int64_t from, to;  /* inclusive score bounds; BW_NOTIME: open end */
+    int ix;           /* enum bw_store_ix */
+    int64_t from, to; /* inclusive score bounds; BW_NOTIME: open end */
 };
 /* The scans the query needs, in order (at most 3). */
 size_t bw_query_engine_scans(const struct bw_query_engine *e,

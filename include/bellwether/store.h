@@ -4,11 +4,11 @@
  * canonical dump (hiredis 0.14 underneath; only src/store*.c include it).
  *
  * Every key sits under one prefix P (default "bw:"). Hash tags keep what one
- * API page writes in one slot: a GitHub source (collector "github") tags
- * per repository, TAG = "SRC:owner/repo" (e.g. bw:pr:{gh:acme/api}:42);
- * every other source (Jira, plugins) tags per source, TAG = "SRC:SRC"
- * (e.g. bw:ticket:{jira:jira}:OPS-7). SRC is the [source NAME]; it may not
- * hold ':', '{' or '}' (BW_ECONFIG), a scope not '{' or '}'.
+ * API page writes in one slot: a Jira source (collector "jira") tags per
+ * source, TAG = "SRC:SRC" (e.g. bw:ticket:{jira:jira}:OPS-7); every other
+ * source tags per scope, GitHub per repository, TAG = "SRC:owner/repo"
+ * (e.g. bw:pr:{gh:acme/api}:42). SRC is the [source NAME]; it may not hold
+ * ':', '{' or '}' (BW_ECONFIG), a scope not '{' or '}'.
  *
  * Data keys (compared by the canonical dump: "the store equals a --full
  * run"):
@@ -38,10 +38,12 @@
  * Why an item hash packs its fields into three values instead of one
  * hash field per PR field (as first planned): Redis keeps a hash with a
  * value longer than 64 bytes (the events always are) as a real hash table,
- * at ~80 bytes per field. One field per PR field measured 3.9 KB per PR
- * against the 2 KB budget; f/ev/d/rows 2.06 KB on the simulator's small
- * organisation; f (fields and derived)/ev/rows with relative derived
- * times about 1.95 KB (test_store.c "memory" and the report).
+ * at ~80 bytes per field. One field per PR field measured 3.9 KB of Redis
+ * memory per PR against the 2 KB budget; this layout (f holding fields and
+ * derived fields, derived times relative) 1.97 KB per PR on the
+ * simulator's small organisation, 1.88 KB on test_store.c's typical PR
+ * (test "memory_and_cpu"), index rows and versions included. Merging
+ * f and the derived fields saved ~60 bytes, relative times ~40.
  *
  * ---- packed values (escaped text) ----------------------------------------
  * A packed value is fields separated by '|'. In every text field the bytes
@@ -112,7 +114,11 @@
  * Errors: every function returns 0 or a BW_E* status and logs what failed
  * (with the URL, never a password) and what to do. A dropped connection is
  * reconnected once and the operation (a whole page) retried once: pages are
- * MULTI/EXEC and every write is idempotent.
+ * MULTI/EXEC and every write is idempotent. A page is atomic against
+ * anything that fails before EXEC (a refused command: EXECABORT; a dropped
+ * connection); a command failing inside EXEC (WRONGTYPE: someone else's
+ * key under our prefix) is reported, but Redis has applied the others.
+ * hiredis 0.14 aborts on out-of-memory inside itself (no allocator hooks).
  */
 #ifndef BW_STORE_H
 #define BW_STORE_H

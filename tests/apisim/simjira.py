@@ -453,7 +453,8 @@ def parse_jql(text, project_lookup, cloud):
                 raise _jql_error("Error in the JQL Query: '%s' is outside "
                                  "the JQL subset this simulator supports "
                                  "(project =, project in, updated/created "
-                                 "comparisons, AND, ORDER BY). (line 1, "
+                                 "comparisons, statusCategory, AND, "
+                                 "parentheses, ORDER BY). (line 1, "
                                  "character %d)" % (toks[i][1].upper(),
                                                     toks[i][2]))
             else:

@@ -27,12 +27,18 @@ STATES = {1: "APPROVED", 2: "CHANGES_REQUESTED", 3: "COMMENTED",
 F_FIELDS = ["title", "url", "author", "author_flags", "open", "draft", "base",
             "labels", "created_at", "updated_at", "closed_at", "merged_at",
             "additions", "deletions", "commits"]
+# The derived fields: the `d` value of the first store layout, or the
+# 17 values after the 15 fields in `f` (store.h, "PR hash"), where the
+# seven times are relative to created_at and `excluded` is implied by
+# excluded_reason.
 D_FIELDS = ["first_commit_at", "ready_at", "first_review_at",
             "first_response_at", "approved_at", "pickup_at", "response_at",
             "size", "review_rounds", "commits_truncated", "excluded",
             "excluded_reason", "review_load_excluded", "coding_time",
             "pickup_time", "review_time", "cycle_time",
             "time_to_first_response"]
+D_IN_F = [n for n in D_FIELDS if n != "excluded"]
+D_REL = D_FIELDS[:7]
 TIMES = ["created_at", "updated_at", "closed_at", "merged_at",
          "first_commit_at", "ready_at", "first_review_at",
          "first_response_at", "approved_at", "pickup_at", "response_at"]
@@ -85,8 +91,19 @@ def read_dump(path, source):
                 name = "%s#%s" % (m.group(1), m.group(2))
                 field, _, value = body.partition(" = ")
                 item = prs.setdefault(name, {})
-                if field == "f":
+                if field == "f" and value.count("|") + 1 == len(F_FIELDS):
                     item["f"] = packed(value, F_FIELDS)
+                elif field == "f":
+                    both = packed(value, F_FIELDS + D_IN_F)
+                    item["f"] = dict((n, both[n]) for n in F_FIELDS)
+                    d = dict((n, both[n]) for n in D_IN_F)
+                    base = int(both["created_at"])
+                    for n in D_REL:
+                        if d[n] != "":
+                            d[n] = str(base + int(d[n]))
+                    d["excluded"] = "0" if d["excluded_reason"] == "0" \
+                        else "1"
+                    item["d"] = d
                 elif field == "d":
                     item["d"] = packed(value, D_FIELDS)
                 continue

@@ -31,7 +31,18 @@
 # default ./bellwether), TEST_PREFIX (e.g. "valgrind -q --error-exitcode=1",
 # put before the binary by bw_run), BW_TMP (this script's temp dir),
 # BW_OUT/BW_ERR (stdout/stderr of the last check/expect_exit command),
-# REDIS_PORT, REDIS_URL, APISIM_PORT, APISIM_URL.
+# REDIS_PORT, REDIS_URL, APISIM_PORT, APISIM_URL, BW_PYTHON (/usr/bin/python3
+# when it exists: Debian's python3-aiosmtpd is only on its path).
+#
+# Helpers: ok, not_ok NAME [DETAIL...], skip NAME WHY, bw_skip_all WHY,
+# check NAME CMD..., expect_exit CODE NAME CMD..., expect_grep NAME ERE FILE,
+# expect_no_grep NAME ERE FILE, expect_eq NAME GOT WANT, expect_le NAME A B,
+# bw_done; bw_run ARG...; bw_write_config FILE
+# (stdin); bw_start_redis [--requirepass PW] [--user ACL] [--conf LINE],
+# bw_stop_redis, bw_restart_redis, bw_redis_cli ARG...; bw_start_apisim
+# ARG..., bw_stop_apisim, bw_apisim_get PATH, bw_apisim_post PATH,
+# bw_http METHOD URL; bw_wait_for SECONDS CMD...; bw_free_port;
+# bw_track_pid PID (killed at exit); bw_shared_dir.
 
 BW_ROOT=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 cd "$BW_ROOT" || exit 1
@@ -51,7 +62,11 @@ BW_ERR=$BW_TMP/last.err
 BW_PIDS=""
 BW_FAILS=0
 BW_CASES=0
-BW_PYTHON=${BW_PYTHON:-python3}
+# Debian's python3-aiosmtpd is only on /usr/bin/python3's path
+if [ -z "${BW_PYTHON:-}" ]; then
+    BW_PYTHON=python3
+    [ -x /usr/bin/python3 ] && BW_PYTHON=/usr/bin/python3
+fi
 export BW_BIN BW_ROOT BW_TMP
 # tests never read a config by accident, nor the machine's clock override
 unset BELLWETHER_CONFIG
@@ -163,6 +178,28 @@ expect_no_grep()
     fi
     ok "$1"
     return 0
+}
+
+# expect_eq NAME GOT WANT: ok when the two strings are equal.
+expect_eq()
+{
+    if [ "$2" = "$3" ]; then
+        ok "$1 ($2)"
+        return 0
+    fi
+    not_ok "$1" "got '$2', expected '$3'"
+    return 1
+}
+
+# expect_le NAME A B: ok when the number A <= B.
+expect_le()
+{
+    if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a + 0 <= b + 0) }'; then
+        ok "$1 ($2 <= $3)"
+        return 0
+    fi
+    not_ok "$1" "$2 > $3"
+    return 1
 }
 
 # Exit with the status the results call for (1 when anything failed).

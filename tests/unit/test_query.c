@@ -64,11 +64,10 @@ static void run(const struct bw_query *q, const struct feed *rows, size_t n,
 
     assert_int_equal(bw_query_engine_new(q, &e), 0);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(bw_query_engine_feed(e, rows[i].ix, rows[i].tag,
-                                              rows[i].member,
-                                              strlen(rows[i].member),
-                                              rows[i].score),
-                         0);
+        assert_int_equal(
+            bw_query_engine_feed(e, rows[i].ix, rows[i].tag, rows[i].member,
+                                 strlen(rows[i].member), rows[i].score),
+            0);
     }
     assert_int_equal(bw_query_engine_finish(e, res), 0);
     bw_query_engine_free(e);
@@ -81,9 +80,8 @@ static char *written(const struct bw_query_result *r, const char *stats,
     struct bw_buf b = BW_BUF_INIT;
     char err[256];
 
-    assert_int_equal(bw_query_stats_parse(r->metric, stats, &s, err,
-                                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        bw_query_stats_parse(r->metric, stats, &s, err, sizeof(err)), 0);
     assert_int_equal(bw_query_write(&b, r, &s, fmt, items), 0);
     return bw_buf_detach(&b);
 }
@@ -126,9 +124,8 @@ static void test_stats_parse(void **state)
     assert_int_equal(s.n, 3);
     assert_int_equal(s.id[0], BW_QS_COUNT);
     assert_int_equal(s.id[2], BW_QS_P85);
-    assert_int_equal(bw_query_stats_parse(metric("pr_merged"), "", &s, err,
-                                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        bw_query_stats_parse(metric("pr_merged"), "", &s, err, sizeof(err)), 0);
     assert_true(s.n == 1 && s.id[0] == BW_QS_VALUE);
     assert_int_equal(bw_query_stats_parse(metric("pr_size"),
                                           "p99,mean,p99,count", &s, err,
@@ -137,22 +134,22 @@ static void test_stats_parse(void **state)
     assert_true(s.n == 3 && s.id[0] == BW_QS_P99 && s.id[1] == BW_QS_MEAN &&
                 s.id[2] == BW_QS_COUNT);
     /* value for a duration, p50 for a count, junk */
-    assert_int_equal(bw_query_stats_parse(metric("pr_size"), "value", &s,
-                                          err, sizeof(err)),
-                     BW_EUSAGE);
+    assert_int_equal(
+        bw_query_stats_parse(metric("pr_size"), "value", &s, err, sizeof(err)),
+        BW_EUSAGE);
     assert_non_null(strstr(err, "does not apply"));
-    assert_int_equal(bw_query_stats_parse(metric("ticket_wip"), "p50", &s,
-                                          err, sizeof(err)),
-                     BW_EUSAGE);
-    assert_int_equal(bw_query_stats_parse(metric("pr_size"), "p50,", &s, err,
-                                          sizeof(err)),
-                     BW_EUSAGE);
-    assert_int_equal(bw_query_stats_parse(metric("pr_size"), ",p50", &s, err,
-                                          sizeof(err)),
-                     BW_EUSAGE);
-    assert_int_equal(bw_query_stats_parse(metric("pr_size"), "median", &s,
-                                          err, sizeof(err)),
-                     BW_EUSAGE);
+    assert_int_equal(
+        bw_query_stats_parse(metric("ticket_wip"), "p50", &s, err, sizeof(err)),
+        BW_EUSAGE);
+    assert_int_equal(
+        bw_query_stats_parse(metric("pr_size"), "p50,", &s, err, sizeof(err)),
+        BW_EUSAGE);
+    assert_int_equal(
+        bw_query_stats_parse(metric("pr_size"), ",p50", &s, err, sizeof(err)),
+        BW_EUSAGE);
+    assert_int_equal(
+        bw_query_stats_parse(metric("pr_size"), "median", &s, err, sizeof(err)),
+        BW_EUSAGE);
     assert_null(strchr(err, '\n'));
 }
 
@@ -177,49 +174,44 @@ static void test_where_parse(void **state)
 {
     struct bw_query_where w;
     char err[256];
-    static const char *const bad[] = {
-        "repo",      "=x",         "colour=red", "repo=",
-        "repo=  ",   "repo=a\nb",  "Repo=x",     "team",
-        "label=\x7f"};
+    static const char *const bad[] = {"repo",   "=x",      "colour=red",
+                                      "repo=",  "repo=  ", "repo=a\nb",
+                                      "Repo=x", "team",    "label=\x7f"};
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    assert_int_equal(bw_query_where_parse(&w, "repo=acme/api", 13, err,
-                                          sizeof(err)),
-                     0);
-    assert_int_equal(bw_query_where_parse(&w, " repo = acme/web ", 17, err,
-                                          sizeof(err)),
-                     0);
-    assert_int_equal(bw_query_where_parse(&w, "label=a=b", 9, err,
-                                          sizeof(err)),
+    assert_int_equal(
+        bw_query_where_parse(&w, "repo=acme/api", 13, err, sizeof(err)), 0);
+    assert_int_equal(
+        bw_query_where_parse(&w, " repo = acme/web ", 17, err, sizeof(err)), 0);
+    assert_int_equal(bw_query_where_parse(&w, "label=a=b", 9, err, sizeof(err)),
                      0);
     assert_int_equal(w.v[BW_WK_REPO].n, 2);
     assert_string_equal(w.v[BW_WK_REPO].v[1], "acme/web");
     assert_string_equal(w.v[BW_WK_LABEL].v[0], "a=b");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
-        assert_int_equal(bw_query_where_parse(&w, bad[i], strlen(bad[i]), err,
-                                              sizeof(err)),
-                         BW_EUSAGE);
+        assert_int_equal(
+            bw_query_where_parse(&w, bad[i], strlen(bad[i]), err, sizeof(err)),
+            BW_EUSAGE);
         assert_true(err[0] != '\0');
         assert_null(strchr(err, '\n'));
     }
     /* len bytes only: the rest of the buffer is not read */
-    assert_int_equal(bw_query_where_parse(&w, "type=Bugzzz", 8, err,
-                                          sizeof(err)),
-                     0);
+    assert_int_equal(
+        bw_query_where_parse(&w, "type=Bugzzz", 8, err, sizeof(err)), 0);
     assert_string_equal(w.v[BW_WK_TYPE].v[0], "Bug");
     /* keys that do not apply, unknown teams */
-    assert_int_equal(bw_query_where_check(&w, metric("pr_merged"), NULL, err,
-                                          sizeof(err)),
-                     BW_EUSAGE);
+    assert_int_equal(
+        bw_query_where_check(&w, metric("pr_merged"), NULL, err, sizeof(err)),
+        BW_EUSAGE);
     assert_non_null(strstr(err, "type"));
     bw_query_where_release(&w);
     memset(&w, 0, sizeof(w));
     assert_int_equal(bw_query_where_set(&w, BW_WK_TEAM, "ghosts"), 0);
-    assert_int_equal(bw_query_where_check(&w, metric("pr_merged"), NULL, err,
-                                          sizeof(err)),
-                     BW_EUSAGE);
+    assert_int_equal(
+        bw_query_where_check(&w, metric("pr_merged"), NULL, err, sizeof(err)),
+        BW_EUSAGE);
     assert_non_null(strstr(err, "unknown team 'ghosts'"));
     bw_query_where_release(&w);
 }
@@ -256,27 +248,27 @@ static void test_range(void **state)
                                     err, sizeof(err)),
                      0);
     assert_true(t == W47 && f == W47 - 12 * 7 * DAY);
-    assert_int_equal(bw_query_range(NULL, NULL, BW_BY_WEEK, 0, now, &f, &t,
-                                    err, sizeof(err)),
+    assert_int_equal(bw_query_range(NULL, NULL, BW_BY_WEEK, 0, now, &f, &t, err,
+                                    sizeof(err)),
                      0);
     assert_true(t == W47 && f == W47 - 12 * 7 * DAY);
     /* weeks, inclusive */
-    assert_int_equal(bw_query_range("2026-W45", "2026-W46", BW_BY_NONE, 12,
-                                    now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-W45", "2026-W46", BW_BY_NONE, 12, now,
+                                    &f, &t, err, sizeof(err)),
                      0);
     assert_true(f == W45 && t == W47);
     /* days, inclusive; widened with --by week */
-    assert_int_equal(bw_query_range("2026-11-04", "2026-11-05", BW_BY_NONE,
-                                    12, now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-11-04", "2026-11-05", BW_BY_NONE, 12,
+                                    now, &f, &t, err, sizeof(err)),
                      0);
     assert_true(f == W45 + 2 * DAY && t == W45 + 4 * DAY);
-    assert_int_equal(bw_query_range("2026-11-04", "2026-11-05", BW_BY_WEEK,
-                                    12, now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-11-04", "2026-11-05", BW_BY_WEEK, 12,
+                                    now, &f, &t, err, sizeof(err)),
                      0);
     assert_true(f == W45 && t == W46);
     /* months */
-    assert_int_equal(bw_query_range("2026-10-15", "2026-11-03", BW_BY_MONTH,
-                                    12, now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-10-15", "2026-11-03", BW_BY_MONTH, 12,
+                                    now, &f, &t, err, sizeof(err)),
                      0);
     assert_true(f == INT64_C(1790812800) && t == INT64_C(1796083200));
     /* one end only */
@@ -289,21 +281,21 @@ static void test_range(void **state)
                      0);
     assert_true(f == W45 && t == W47);
     /* errors: bad dates, from after to */
-    assert_int_equal(bw_query_range("2026-13-01", NULL, BW_BY_NONE, 12, now,
-                                    &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-13-01", NULL, BW_BY_NONE, 12, now, &f,
+                                    &t, err, sizeof(err)),
                      BW_EUSAGE);
     assert_non_null(strstr(err, "bad --from '2026-13-01'"));
     assert_int_equal(bw_query_range(NULL, "2026-W60", BW_BY_NONE, 12, now, &f,
                                     &t, err, sizeof(err)),
                      BW_EUSAGE);
     assert_non_null(strstr(err, "bad --to"));
-    assert_int_equal(bw_query_range("2026-11-05", "2026-11-04", BW_BY_NONE,
-                                    12, now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-11-05", "2026-11-04", BW_BY_NONE, 12,
+                                    now, &f, &t, err, sizeof(err)),
                      BW_EUSAGE);
     assert_non_null(strstr(err, "after"));
     /* one day is a range */
-    assert_int_equal(bw_query_range("2026-11-05", "2026-11-05", BW_BY_NONE,
-                                    12, now, &f, &t, err, sizeof(err)),
+    assert_int_equal(bw_query_range("2026-11-05", "2026-11-05", BW_BY_NONE, 12,
+                                    now, &f, &t, err, sizeof(err)),
                      0);
     assert_true(t - f == DAY);
 }
@@ -315,9 +307,9 @@ static void test_periods(void **state)
 
     (void)state;
     /* the current week ends now; later weeks are left out */
-    assert_int_equal(bw_query_periods(BW_BY_WEEK, W45, W47 + 14 * DAY,
-                                      W47 + HOUR, &p, &n),
-                     0);
+    assert_int_equal(
+        bw_query_periods(BW_BY_WEEK, W45, W47 + 14 * DAY, W47 + HOUR, &p, &n),
+        0);
     assert_int_equal(n, 3);
     assert_string_equal(p[0].name, "2026-W45");
     assert_true(p[0].start == W45 && p[0].end == W46);
@@ -325,8 +317,7 @@ static void test_periods(void **state)
     assert_true(p[2].end == W47 + HOUR);
     bw_free(p);
     assert_int_equal(bw_query_periods(BW_BY_MONTH, INT64_C(1790812800),
-                                      INT64_C(1796083200), W47 + HOUR, &p,
-                                      &n),
+                                      INT64_C(1796083200), W47 + HOUR, &p, &n),
                      0);
     assert_int_equal(n, 2);
     assert_string_equal(p[1].name, "2026-11");
@@ -395,8 +386,8 @@ static void test_cycle_by_week(void **state)
          (double)(W45 + 200)},
         /* excluded: never counts */
         {BW_IX_MERGED, "gh:acme/api",
-         mrow(r[2], 128, 3, "dependabot[bot]", MERGED_OK | BW_PRF_EXCLUDED,
-              1, 1, 1, ""),
+         mrow(r[2], 128, 3, "dependabot[bot]", MERGED_OK | BW_PRF_EXCLUDED, 1,
+              1, 1, ""),
          (double)(W45 + 300)},
         /* at the week's end instant: the next week */
         {BW_IX_MERGED, "gh:acme/web",
@@ -404,8 +395,7 @@ static void test_cycle_by_week(void **state)
          (double)W46},
         /* the range's end: outside */
         {BW_IX_MERGED, "gh:acme/web",
-         mrow(r[4], 128, 5, "carol", MERGED_OK, 7200, -1, 20, ""),
-         (double)W47},
+         mrow(r[4], 128, 5, "carol", MERGED_OK, 7200, -1, 20, ""), (double)W47},
         /* a row that does not decode is skipped */
         {BW_IX_MERGED, "gh:acme/web", "garbage", (double)(W45 + 1)},
     };
@@ -491,8 +481,7 @@ static void test_cycle_by_week(void **state)
     assert_true(res.items[0].value == 500);
     bw_query_result_release(&res);
     /* an empty range: no data, not an error */
-    query(&q, "pr_unreviewed_merge_rate", BW_BY_WEEK, W45 - 7 * DAY, W45,
-          W47);
+    query(&q, "pr_unreviewed_merge_rate", BW_BY_WEEK, W45 - 7 * DAY, W45, W47);
     run(&q, rows, 6, &res);
     assert_int_equal(res.nrows, 1);
     assert_true(isnan(res.rows[0].value));
@@ -573,9 +562,11 @@ static void test_teams(void **state)
          mrow(r[2], 128, 3, "carol", MERGED_OK, 10800, -1, 10, ""),
          (double)(W45 + 300)},
     };
-    char *platform_repos[] = {"acme/api"};
-    char *web_repos[] = {"Acme/Web"};
-    char *web_members[] = {"ALICE"};
+    static char platform[] = "platform", web[] = "web", empty[] = "empty";
+    static char api[] = "acme/api", webrepo[] = "Acme/Web", alice[] = "ALICE";
+    char *platform_repos[] = {api};
+    char *web_repos[] = {webrepo};
+    char *web_members[] = {alice};
     struct bw_team_conf teams[3];
     struct bw_config cfg;
     struct bw_query_where w;
@@ -586,15 +577,15 @@ static void test_teams(void **state)
     (void)state;
     memset(teams, 0, sizeof(teams));
     memset(&cfg, 0, sizeof(cfg));
-    teams[0].name = "platform";
+    teams[0].name = platform;
     teams[0].repos.v = platform_repos;
     teams[0].repos.n = 1;
-    teams[1].name = "web";
+    teams[1].name = web;
     teams[1].repos.v = web_repos;
     teams[1].repos.n = 1;
     teams[1].members.v = web_members;
     teams[1].members.n = 1;
-    teams[2].name = "empty";
+    teams[2].name = empty;
     cfg.teams = teams;
     cfg.nteams = 3;
     /* every team is a row (teams overlap; the empty one has no data) */
@@ -611,8 +602,7 @@ static void test_teams(void **state)
     bw_query_result_release(&res);
     memset(&w, 0, sizeof(w));
     assert_int_equal(bw_query_where_set(&w, BW_WK_TEAM, "platform"), 0);
-    assert_int_equal(bw_query_where_check(&w, q.metric, &cfg, err,
-                                          sizeof(err)),
+    assert_int_equal(bw_query_where_check(&w, q.metric, &cfg, err, sizeof(err)),
                      0);
     q.where = &w;
     run(&q, rows, 3, &res);
@@ -643,10 +633,10 @@ static void test_point_in_time(void **state)
     (void)state;
     /* N|author|flags|excl|opened_at|open|draft|ready|first_review|stale|
        labels, spells relative to opened_at */
-    snprintf(r[0], 160, "1|alice|64|0|%lld|0~|||||", (long long)o);
-    snprintf(r[1], 160, "2|bob|64|0|%lld|0~|||0|%lld||", (long long)o,
+    snprintf(r[0], 160, "1|alice|64|0|%lld|0~||0|||", (long long)o);
+    snprintf(r[1], 160, "2|bob|64|0|%lld|0~||0|%lld||", (long long)o,
              (long long)(W45 + 6000 - o));
-    snprintf(r[2], 160, "3|carol|192|0|%lld|0~|0~|||0~|", (long long)o);
+    snprintf(r[2], 160, "3|carol|192|0|%lld|0~|0~||||", (long long)o);
     /* open since 10 days before W45, no activity: stale from day 7 */
     snprintf(r[3], 160, "4|dave|64|0|%lld|0~||0||%lld~|",
              (long long)(W45 - 10 * DAY), (long long)(7 * DAY));
@@ -670,8 +660,8 @@ static void test_point_in_time(void **state)
     assert_true(res.rows[1].at == W46 + DAY);
     assert_true(res.rows[1].value == 2);
     assert_string_equal(res.items[0].key, "acme/api#4");
-    assert_true(near(res.items[0].value, (double)(W46 - (W45 - 10 * DAY)) /
-                                             3600.0));
+    assert_true(
+        near(res.items[0].value, (double)(W46 - (W45 - 10 * DAY)) / 3600.0));
     bw_query_result_release(&res);
     /* stale: dave only, at both instants */
     query(&q, "pr_stale", BW_BY_NONE, W45, W47, W46 + DAY);
@@ -690,8 +680,7 @@ static void test_reviews(void **state)
     struct feed rows[] = {
         {BW_IX_REVIEWS, "gh:acme/api", "1|alice|bob|1|0", (double)(W45 + 1)},
         {BW_IX_REVIEWS, "gh:acme/api", "1|alice|bob|3|1", (double)(W45 + 2)},
-        {BW_IX_REVIEWS, "gh:acme/api", "2|alice|carol|1|0",
-         (double)(W45 + 3)},
+        {BW_IX_REVIEWS, "gh:acme/api", "2|alice|carol|1|0", (double)(W45 + 3)},
         {BW_IX_REVIEWS, "gh:acme/web", "3|%|alice|2|0", (double)(W45 + 4)},
         {BW_IX_REVIEWS, "gh:acme/web", "3|ghost|alice|2|1", (double)(W46)},
     };
@@ -742,15 +731,13 @@ static void test_reviews(void **state)
         assert_int_equal(sc[0].ix, BW_IX_OPENED);
         assert_int_equal(sc[1].ix, BW_IX_REVIEWS);
         assert_int_equal(bw_query_engine_feed(e, BW_IX_OPENED, "gh:acme/api",
-                                              "1|bob|0|0|ui", 12,
-                                              (double)W45),
+                                              "1|bob|0|0|ui", 12, (double)W45),
                          0);
         for (int i = 0; i < 5; i++) {
-            assert_int_equal(bw_query_engine_feed(e, rows[i].ix, rows[i].tag,
-                                                  rows[i].member,
-                                                  strlen(rows[i].member),
-                                                  rows[i].score),
-                             0);
+            assert_int_equal(
+                bw_query_engine_feed(e, rows[i].ix, rows[i].tag, rows[i].member,
+                                     strlen(rows[i].member), rows[i].score),
+                0);
         }
         assert_int_equal(bw_query_engine_finish(e, &res), 0);
         bw_query_engine_free(e);
@@ -775,10 +762,9 @@ static void test_tickets(void **state)
              (long long)s1, (long long)DAY);
     snprintf(r[1], 200, "OPS-2|OPS|Bug|acc-2|Ben|32|%lld|0~|%lld~|",
              (long long)s1, (long long)(11 * DAY));
-    snprintf(r[2], 200, "OPS-3|OPS|Story|%%|%%|0|%lld|0~%lld||",
-             (long long)s1, (long long)DAY);
-    snprintf(r[3], 200, "OPS-4|OPS|Epic|acc-1|Ann|33|%lld|0~||",
-             (long long)s1);
+    snprintf(r[2], 200, "OPS-3|OPS|Story|%%|%%|0|%lld|0~%lld||", (long long)s1,
+             (long long)DAY);
+    snprintf(r[3], 200, "OPS-4|OPS|Epic|acc-1|Ann|33|%lld|0~||", (long long)s1);
     for (int i = 0; i < 4; i++) {
         rows[i].ix = BW_IX_TPIT;
         rows[i].tag = "jira:jira";
@@ -812,9 +798,9 @@ static void test_tickets(void **state)
     /* done: KEY|project|type|assignee_id|assignee_name|flags|cycle|lead|
        blocked|reopens|labels; created: KEY|project|type|id|name|flags|
        labels */
-    snprintf(r[4], 200, "OPS-5|OPS|Bug||Ann|64|%lld|%lld|%lld|1|",
+    snprintf(r[4], 200, "OPS-5|OPS|Bug|%%|Ann|64|%lld|%lld|%lld|1|",
              (long long)(2 * DAY), (long long)(4 * DAY), (long long)DAY);
-    snprintf(r[5], 200, "API-6|API|Story|acc-2||64||%lld||0|x",
+    snprintf(r[5], 200, "API-6|API|Story|acc-2|%%|64||%lld||0|x",
              (long long)DAY);
     snprintf(r[6], 200, "OPS-7|OPS|Story|||0|");
     snprintf(r[7], 200, "OPS-8|OPS|Epic|||1|");
@@ -882,9 +868,9 @@ static void test_torture_engine(void **state)
         bw_mem_fail_at(n, 0);
         rc = bw_query_engine_new(&q, &e);
         for (size_t i = 0; rc == 0 && i < 3; i++) {
-            rc = bw_query_engine_feed(e, rows[i].ix, rows[i].tag,
-                                      rows[i].member, strlen(rows[i].member),
-                                      rows[i].score);
+            rc =
+                bw_query_engine_feed(e, rows[i].ix, rows[i].tag, rows[i].member,
+                                     strlen(rows[i].member), rows[i].score);
         }
         if (rc == 0) {
             rc = bw_query_engine_finish(e, &res);
@@ -932,10 +918,11 @@ static void test_json_primitives(void **state)
     static const struct {
         double v;
         const char *out;
-    } nums[] = {{0, "0"},       {-0.0, "0"},     {12, "12"},
-                {31.25, "31.25"}, {0.1, "0.1"}, {1.0 / 3, "0.3333333333333333"},
-                {-2.5, "-2.5"},  {1e20, "1e+20"}, {NAN, "null"},
-                {INFINITY, "null"}};
+    } nums[] = {{0, "0"},       {-0.0, "0"},
+                {12, "12"},     {31.25, "31.25"},
+                {0.1, "0.1"},   {1.0 / 3, "0.3333333333333333"},
+                {-2.5, "-2.5"}, {1e20, "1e+20"},
+                {NAN, "null"},  {INFINITY, "null"}};
     struct bw_buf b = BW_BUF_INIT;
 
     (void)state;
@@ -965,28 +952,42 @@ static void test_table_layout(void **state)
     char *out;
 
     (void)state;
-    mrow(r[0], 160, 1,
-         "a-very-long-login-name-that-goes-on-and-on-forever", MERGED_OK,
-         3600, -1, 10, "");
-    mrow(r[1], 160, 2, "bob", MERGED_OK, 7200, -1, 10, "");
-    rows[0] = (struct feed){BW_IX_MERGED, "gh:acme/api", r[0],
-                            (double)(W45 + 1)};
-    rows[1] = (struct feed){BW_IX_MERGED, "gh:acme/api", r[1],
-                            (double)(W45 + 2)};
-    query(&q, "pr_pickup_time", BW_BY_AUTHOR, W45, W46, W47);
+    mrow(r[0], 160, 1, "a-very-long-login-name-that-goes-on-and-on-forever",
+         MERGED_OK, 3600, -1, 10, "");
+    mrow(r[1], 160, 2, "bob", MERGED_OK, 7200 * 100, -1, 10, "");
+    rows[0] =
+        (struct feed){BW_IX_MERGED, "gh:acme/api", r[0], (double)(W45 + 1)};
+    rows[1] =
+        (struct feed){BW_IX_MERGED, "gh:acme/api", r[1], (double)(W45 + 2)};
+    query(&q, "pr_cycle_time", BW_BY_AUTHOR, W45, W46, W47);
     run(&q, rows, 2, &res);
     out = written(&res, NULL, BW_QF_TABLE, 0);
-    assert_string_equal(out,
-                        "author                          count  p50  p85\n"
-                        "a-very-long-login-name-that-g\xe2\x80\xa6      0    "
-                        "\xe2\x80\x93    \xe2\x80\x93\n"
-                        "bob                                 0    "
-                        "\xe2\x80\x93    \xe2\x80\x93\n");
+    assert_string_equal(
+        out, "author                          count    p50    p85\n"
+             "a-very-long-login-name-that-g\xe2\x80\xa6      1    "
+             "1.0    1.0\n"
+             "bob                                 1  200.0  200.0\n");
     assert_true(widest_line(out) <= 80);
+    bw_free(out);
+    bw_query_result_release(&res);
+    /* no data: an en dash, one column wide */
+    query(&q, "pr_pickup_time", BW_BY_WEEK, W45, W47, W47);
+    run(&q, rows, 2, &res);
+    out = written(&res, NULL, BW_QF_TABLE, 0);
+    assert_string_equal(out, "week      count  p50  p85\n"
+                             "2026-W45      0    \xe2\x80\x93    "
+                             "\xe2\x80\x93\n"
+                             "2026-W46      0    \xe2\x80\x93    "
+                             "\xe2\x80\x93\n");
     bw_free(out);
     out = written(&res, "count,sum,mean,min,max,p50,p75,p85,p90,p95,p99",
                   BW_QF_CSV, 0);
-    assert_non_null(strstr(out, "bob,0,0,,,,,,,,,\r\n"));
+    assert_non_null(strstr(out, "2026-W46,0,0,,,,,,,,,\r\n"));
+    bw_free(out);
+    /* every statistic still fits 80 columns */
+    out = written(&res, "count,sum,mean,min,max,p50,p75,p85,p90,p95,p99",
+                  BW_QF_TABLE, 0);
+    assert_true(widest_line(out) <= 80);
     bw_free(out);
     bw_query_result_release(&res);
 }

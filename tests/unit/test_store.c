@@ -373,7 +373,7 @@ static char gh_name[] = "gh", jira_name[] = "jira", hash1[] = "hash-1";
 static struct bw_source_conf gh_src, jira_src;
 
 /* Stand-ins for the built-in collectors: the store reads only their name
- * (github tags per repository) and their rules. */
+ * (jira tags per source) and their rules. */
 static void sources_init(void)
 {
     memset(&gh_col, 0, sizeof(gh_col));
