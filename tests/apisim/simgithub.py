@@ -2227,14 +2227,16 @@ class GitHubApi:
         label_ex = any(lab in cfg.exclude_labels for lab in L.labels)
         base_ex = any(fnmatch.fnmatchcase(L.base, g)
                       for g in cfg.exclude_base)
-        if author_bot and not cfg.include_bot_prs:
-            reason = "bot"
-        elif author is not None and author.login in cfg.exclude_users:
-            reason = "user"
-        elif label_ex:
+        # label and base first: they also take the PR's reviews out of
+        # review load, so they are the more telling reason (pr.h)
+        if label_ex:
             reason = "label"
         elif base_ex:
             reason = "base"
+        elif author_bot and not cfg.include_bot_prs:
+            reason = "bot"
+        elif author is not None and author.login in cfg.exclude_users:
+            reason = "user"
 
         def hours(a, b):
             if a is None or b is None:

@@ -841,15 +841,15 @@ def derive(pr, tl, reviews_api, cfg):
     labels = [lab["name"] for lab in pr["labels"]]
     reason = None
     bot_author = is_bot(pr["user"])
-    if bot_author and not cfg["include_bot_prs"]:
-        reason = "bot"
-    elif author is not None and author in cfg["exclude_users"]:
-        reason = "user"
-    elif any(lab in cfg["exclude_labels"] for lab in labels):
+    if any(lab in cfg["exclude_labels"] for lab in labels):
         reason = "label"
     elif any(fnmatch.fnmatchcase(pr["base"]["ref"], g)
              for g in cfg["exclude_base"]):
         reason = "base"
+    elif bot_author and not cfg["include_bot_prs"]:
+        reason = "bot"
+    elif author is not None and author in cfg["exclude_users"]:
+        reason = "user"
 
     def h(a, b):
         if a is None or b is None or merged_at is None:
