@@ -91,8 +91,7 @@ static const struct bw_config_key jira_keys[] = {
 
 static const cJSON *get(const cJSON *o, const char *key)
 {
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key)
-                             : NULL;
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 }
 
 static const char *get_str(const cJSON *o, const char *key)
@@ -103,16 +102,14 @@ static const char *get_str(const cJSON *o, const char *key)
 }
 
 /* A string or a whole number as text (Jira ids come either way). */
-static const char *get_id(const cJSON *o, const char *key, char *buf,
-                          size_t n)
+static const char *get_id(const cJSON *o, const char *key, char *buf, size_t n)
 {
     const cJSON *v = get(o, key);
 
     if (cJSON_IsString(v)) {
         return v->valuestring;
     }
-    if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-        v->valuedouble < 9.0e15 &&
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.0e15 &&
         v->valuedouble == (double)(long long)v->valuedouble) {
         snprintf(buf, n, "%lld", (long long)v->valuedouble);
         return buf;
@@ -213,7 +210,7 @@ static int item_kind(const cJSON *it, const struct bw_jira_fieldmap *f)
             return ITEM_STATUS;
         }
         return f && f->flagged && strcmp(fid, f->flagged) == 0 ? ITEM_FLAG
-                                                                : ITEM_OTHER;
+                                                               : ITEM_OTHER;
     }
     if (field == NULL) {
         return ITEM_OTHER;
@@ -311,8 +308,8 @@ static int str_list(const cJSON *arr, const char *key, struct bw_strlist *out)
     }
     cJSON_ArrayForEach(v, arr)
     {
-        const char *s = key ? get_str(v, key)
-                            : (cJSON_IsString(v) ? v->valuestring : NULL);
+        const char *s =
+            key ? get_str(v, key) : (cJSON_IsString(v) ? v->valuestring : NULL);
 
         if (s == NULL) {
             return BW_EPARSE;
@@ -394,8 +391,8 @@ static int ticket_fields(const cJSON *fl, const struct bw_jira_fieldmap *f,
         set_str(&t->project, get_str(get(fl, "project"), "key"))) {
         return BW_ENOMEM;
     }
-    if ((rc = user(get(fl, "assignee"), &t->assignee_id,
-                   &t->assignee_name)) != 0 ||
+    if ((rc = user(get(fl, "assignee"), &t->assignee_id, &t->assignee_name)) !=
+            0 ||
         (rc = str_list(get(fl, "labels"), NULL, &t->labels)) != 0 ||
         (rc = str_list(get(fl, "components"), "name", &t->components)) != 0) {
         return rc;
@@ -420,8 +417,8 @@ static int issue(const cJSON *o, const char *base,
 
     is->cl_total = -1;
     is->cl_count = 0;
-    if (key == NULL || *key == '\0' || get_id(o, "id", buf, sizeof(buf)) ==
-                                            NULL) {
+    if (key == NULL || *key == '\0' ||
+        get_id(o, "id", buf, sizeof(buf)) == NULL) {
         return BW_EPARSE;
     }
     if (set_str(&is->t.key, key) ||
@@ -450,8 +447,8 @@ static int issue(const cJSON *o, const char *base,
     if (cl != NULL && !cJSON_IsNull(cl)) {
         const cJSON *tot = get(cl, "total");
 
-        if ((rc = histories(get(cl, "histories"), f, &is->t,
-                            &is->cl_count)) != 0) {
+        if ((rc = histories(get(cl, "histories"), f, &is->t, &is->cl_count)) !=
+            0) {
             return rc;
         }
         is->cl_total = cJSON_IsNumber(tot) && tot->valuedouble >= 0 &&
@@ -545,12 +542,19 @@ int bw_jira_parse_search(const char *json, size_t len, const char *base,
     bw_free(out->next_token);
     out->next_token = token;
     token = NULL;
-    out->is_last = cJSON_IsTrue(get(root, "isLast")) ||
-                   (out->next_token == NULL && !cJSON_IsFalse(get(root,
-                                                                  "isLast")));
     out->start_at = get_count(root, "startAt");
     out->max_results = get_count(root, "maxResults");
     out->total = get_count(root, "total");
+    if (cJSON_IsBool(get(root, "isLast"))) {
+        out->is_last = cJSON_IsTrue(get(root, "isLast"));
+    } else if (out->next_token != NULL) {
+        out->is_last = 0;
+    } else if (out->total >= 0 && out->start_at >= 0) {
+        out->is_last =
+            (size_t)out->start_at + (out->n - n0) >= (size_t)out->total;
+    } else {
+        out->is_last = 1;
+    }
     rc = 0;
 out:
     if (rc) {
@@ -585,8 +589,7 @@ int bw_jira_parse_issue(const char *json, size_t len, const char *base,
 
 int bw_jira_parse_changelog(const char *json, size_t len,
                             const struct bw_jira_fieldmap *f,
-                            struct bw_ticket *t, int *is_last,
-                            long *next_start)
+                            struct bw_ticket *t, int *is_last, long *next_start)
 {
     cJSON *root = NULL;
     size_t n0 = t->ntrs, f0 = t->nflags;
@@ -639,9 +642,8 @@ int bw_jira_parse_bulkfetch(const char *json, size_t len,
     arr = get(root, "issueChangeLogs");
     tok = get_str(root, "nextPageToken");
     if (!cJSON_IsArray(arr) ||
-        (get(root, "nextPageToken") && !cJSON_IsNull(get(root,
-                                                          "nextPageToken")) &&
-         tok == NULL)) {
+        (get(root, "nextPageToken") &&
+         !cJSON_IsNull(get(root, "nextPageToken")) && tok == NULL)) {
         goto out;
     }
     n = (size_t)cJSON_GetArraySize(arr);
@@ -804,9 +806,8 @@ void bw_jira_fieldmap_release(struct bw_jira_fieldmap *f)
     memset(f, 0, sizeof(*f));
 }
 
-int bw_jira_parse_fields(const char *json, size_t len,
-                         const char *story_points, const char *flagged,
-                         struct bw_jira_fieldmap *out)
+int bw_jira_parse_fields(const char *json, size_t len, const char *story_points,
+                         const char *flagged, struct bw_jira_fieldmap *out)
 {
     struct bw_jira_fieldmap m;
     cJSON *root = NULL;
@@ -905,8 +906,7 @@ int bw_jira_parse_errors(const char *json, size_t len, struct bw_buf *out)
     {
         if (cJSON_IsString(v) && v->string && rc == 0) {
             rc = (n++ ? bw_buf_adds(out, "; ") : 0) ||
-                         add_clean(out, v->string) ||
-                         bw_buf_adds(out, ": ") ||
+                         add_clean(out, v->string) || bw_buf_adds(out, ": ") ||
                          add_clean(out, v->valuestring)
                      ? BW_ENOMEM
                      : 0;
@@ -936,10 +936,10 @@ out:
 struct jira_ctx {
     const struct bw_source_conf *src;
     const struct bw_jira_opts *o;
-    char *base;  /* url without a trailing '/' */
-    int cloud;   /* the flavour in use */
-    char *tz;    /* the Jira user's zone; NULL: UTC */
-    char *jql;   /* the configured jql without its ORDER BY, or NULL */
+    char *base; /* url without a trailing '/' */
+    int cloud;  /* the flavour in use */
+    char *tz;   /* the Jira user's zone; NULL: UTC */
+    char *jql;  /* the configured jql without its ORDER BY, or NULL */
     struct bw_jira_fieldmap fm;
     struct bw_status_info *cat;
     size_t ncat;
@@ -960,13 +960,11 @@ struct call {
     struct jira_ctx *c;
     parse_fn parse;
     void *arg;
-    int soft;           /* a failed request (resp NULL) is reported, not
+    int soft;          /* a failed request (resp NULL) is reported, not
                            fatal: the caller looks at failed */
-    long status;        /* HTTP status, 0 when it failed for good */
-    int failed;         /* the BW_E* status of a request that failed */
-    struct bw_buf why;  /* Jira's errorMessages of a non-200 answer */
-    /* per-ticket follow-ups (changelog paging, issue refetch) */
-    struct pend *p;
+    long status;       /* HTTP status, 0 when it failed for good */
+    int failed;        /* the BW_E* status of a request that failed */
+    struct bw_buf why; /* Jira's errorMessages of a non-200 answer */
 };
 
 static int on_call(void *user, const struct bw_http_req *req,
@@ -1034,7 +1032,9 @@ static int bad_answer(struct jira_ctx *c, const struct call *k,
     char shown[1024];
     const char *why = k->why.len ? k->why.data : "no error message";
 
+    /* the path is enough: the query (JQL, fields) would drown the line */
     bw_redact_url(url, shown, sizeof(shown));
+    shown[strcspn(shown, "?")] = '\0';
     if (k->status == 400) {
         BW_ERROR("[%s] Jira refused %s %s (HTTP 400): %s; check projects "
                  "or jql of [source %s]",
@@ -1060,8 +1060,8 @@ static int bad_answer(struct jira_ctx *c, const struct call *k,
 }
 
 /* GET base + path, parsed by parse; any answer but 200 is an error. */
-static int get_json(struct jira_ctx *c, struct bw_sink *sink,
-                    const char *path, parse_fn parse, void *arg)
+static int get_json(struct jira_ctx *c, struct bw_sink *sink, const char *path,
+                    parse_fn parse, void *arg)
 {
     struct bw_buf url = BW_BUF_INIT;
     struct call k;
@@ -1203,9 +1203,9 @@ static int setup(struct jira_ctx *c, struct bw_sink *sink)
 struct pend {
     struct bw_ticket t;
     struct jira_ctx *c;
-    long have;    /* histories in hand (Data Center) */
-    long total;   /* changelog.total */
-    long next;    /* next changelog startAt (Cloud fallback) */
+    long have;  /* histories in hand (Data Center) */
+    long total; /* changelog.total */
+    long next;  /* next changelog startAt (Cloud fallback) */
     long pages;
     struct call k;
     struct bw_jira_issue is; /* Data Center: the refetched issue */
@@ -1374,8 +1374,8 @@ static int process_page(struct walk *w)
     for (size_t i = 0; i < n; i++) {
         ids[i] = pg->v[i].t.key;
     }
-    if (n > 0 && (rc = sink->item_versions(sink->ctx, pg->v[0].t.project,
-                                           ids, n, ver)) != 0) {
+    if (n > 0 && (rc = sink->item_versions(sink->ctx, pg->v[0].t.project, ids,
+                                           n, ver)) != 0) {
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1446,8 +1446,8 @@ static int search_page(struct walk *w, const char *url)
 }
 
 /* The search URL of a JQL (ORDER appended) at a page position. */
-static int search_url(struct walk *w, const char *jql, long start,
-                      long ask, const char *token, struct bw_buf *url)
+static int search_url(struct walk *w, const char *jql, long start, long ask,
+                      const char *token, struct bw_buf *url)
 {
     struct jira_ctx *c = w->c;
     struct bw_buf q = BW_BUF_INIT;
@@ -1466,8 +1466,8 @@ static int search_url(struct walk *w, const char *jql, long start,
         rc = bw_buf_printf(url, "&startAt=%ld", start);
     }
     if (rc == 0) {
-        rc = bw_buf_printf(url, "&maxResults=%ld&expand=changelog&fields=",
-                           ask);
+        rc =
+            bw_buf_printf(url, "&maxResults=%ld&expand=changelog&fields=", ask);
     }
     if (rc == 0) {
         rc = bw_http_urlencode(url, c->fields);
@@ -1545,8 +1545,8 @@ static int walk_dc(struct walk *w, const char *jql)
     w->edge = BW_NOTIME;
     bw_strlist_release(&w->edge_keys);
     for (long pages = 0; pages < MAX_PAGES; pages++) {
-        long ask = c->window - start < PAGE_SIZE ? c->window - start
-                                                 : PAGE_SIZE;
+        long ask =
+            c->window - start < PAGE_SIZE ? c->window - start : PAGE_SIZE;
 
         if (ask <= 0) {
             if (w->edge == BW_NOTIME || w->edge == lo) {
@@ -1640,8 +1640,8 @@ static int p_bulk(void *arg, const char *json, size_t len)
             nt[i] = b->w->pend[i].t.ntrs;
             nf[i] = b->w->pend[i].t.nflags;
         }
-        rc = bw_jira_parse_bulkfetch(json, len, &b->w->c->fm, bulk_merge,
-                                     b->w, &token);
+        rc = bw_jira_parse_bulkfetch(json, len, &b->w->c->fm, bulk_merge, b->w,
+                                     &token);
         if (rc) { /* a retry must not add the page twice */
             for (size_t i = 0; i < n; i++) {
                 bw_ticket_truncate_history(&b->w->pend[i].t, nt[i], nf[i]);
@@ -1787,8 +1787,7 @@ static int p_changelog(void *arg, const char *json, size_t len)
     struct pend *p = a->p;
     long next = 0;
     int last = 0;
-    int rc = bw_jira_parse_changelog(json, len, &p->c->fm, &p->t, &last,
-                                     &next);
+    int rc = bw_jira_parse_changelog(json, len, &p->c->fm, &p->t, &last, &next);
 
     if (rc) {
         return rc;
@@ -1826,7 +1825,8 @@ static int changelog_paging(struct walk *w)
         struct call *k = &w->pend[i].k;
 
         if (k->status != 200) {
-            rc = bad_answer(w->c, k, "GET", "/rest/api/3/issue/{key}/changelog");
+            rc =
+                bad_answer(w->c, k, "GET", "/rest/api/3/issue/{key}/changelog");
         }
     }
     bw_free(args);
@@ -1918,8 +1918,7 @@ static int flush_pending(struct walk *w)
     if (!c->cloud) {
         rc = refetch_issues(w);
     } else {
-        if (!c->bulk_refused && (rc = bulkfetch(w, &refused)) == 0 &&
-            refused) {
+        if (!c->bulk_refused && (rc = bulkfetch(w, &refused)) == 0 && refused) {
             BW_WARN("[%s] Jira refused POST /rest/api/3/changelog/bulkfetch; "
                     "paging each long changelog instead",
                     c->src->name);
@@ -1940,8 +1939,8 @@ static int flush_pending(struct walk *w)
 
 /* The filter part of the JQL, ORDER BY left off: project in (...) or the
  * configured jql in parentheses. */
-static int base_jql(struct jira_ctx *c, const char *const *projects,
-                    size_t n, struct bw_buf *b)
+static int base_jql(struct jira_ctx *c, const char *const *projects, size_t n,
+                    struct bw_buf *b)
 {
     int rc;
 
@@ -1993,8 +1992,9 @@ static int walk_group(struct jira_ctx *c, struct bw_sink *sink,
     if (rc == 0 && !w.quota_stop && mark == BW_NOTIME) {
         /* the backfill: work not done is collected however old */
         bw_buf_reset(&q);
-        rc = bw_buf_printf(&q, "%s AND updated < \"%s\" AND statusCategory "
-                               "!= Done",
+        rc = bw_buf_printf(&q,
+                           "%s AND updated < \"%s\" AND statusCategory "
+                           "!= Done",
                            b.data, when);
         if (rc == 0) {
             rc = c->cloud ? walk_cloud(&w, q.data) : walk_dc(&w, q.data);
@@ -2036,8 +2036,8 @@ out:
 
 /* A scope's stored mark: "EPOCH" (projects) or "EPOCH SUFFIX" (jql, the
  * suffix naming the query), BW_NOTIME when none or for another query. */
-static int mark_get(struct jira_ctx *c, struct bw_sink *sink,
-                    const char *scope, const char *suffix, int64_t *mark)
+static int mark_get(struct jira_ctx *c, struct bw_sink *sink, const char *scope,
+                    const char *suffix, int64_t *mark)
 {
     char buf[96];
     int64_t v = 0;
@@ -2053,7 +2053,11 @@ static int mark_get(struct jira_ctx *c, struct bw_sink *sink,
     }
     if (i > 0 && strcmp(buf + i, suffix) == 0) {
         *mark = v;
-    } else if (buf[0] != '\0' && (i == 0 || *suffix == '\0')) {
+    } else if (i > 0 && *suffix != '\0') {
+        BW_INFO("[%s] the jql changed since the last run; collecting from "
+                "since again",
+                c->src->name);
+    } else if (buf[0] != '\0') {
         BW_WARN("[%s] ignoring the stored mark '%s' of '%s'; walking from "
                 "since",
                 c->src->name, buf, scope);
@@ -2086,8 +2090,7 @@ static int walk_projects(struct jira_ctx *c, struct bw_sink *sink)
         rc = mark_get(c, sink, pl->v[i], "", &marks[i]);
     }
     sink->stats.scopes_total = (long)pl->n;
-    for (size_t i = 0; rc == 0 && i < pl->n && !sink->stats.quota_stop;
-         i++) {
+    for (size_t i = 0; rc == 0 && i < pl->n && !sink->stats.quota_stop; i++) {
         size_t n = 0;
 
         if (done[i]) {
@@ -2351,8 +2354,7 @@ static int jira_http_opts(const struct bw_source_conf *src,
 {
     struct bw_jira_opts *o = src->opts;
     const char *tok = o->token ? o->token : "";
-    const char *from = o->token_src.env ? o->token_src.env
-                                        : o->token_src.file;
+    const char *from = o->token_src.env ? o->token_src.env : o->token_src.file;
     char plain[768];
     size_t n = strlen(tok);
     int len, rc = 0;
@@ -2362,8 +2364,7 @@ static int jira_http_opts(const struct bw_source_conf *src,
         n--;
     }
     if (o->email != NULL) {
-        len = snprintf(plain, sizeof(plain), "%s:%.*s", o->email, (int)n,
-                       tok);
+        len = snprintf(plain, sizeof(plain), "%s:%.*s", o->email, (int)n, tok);
         rc = len < 0 || (size_t)len >= sizeof(plain) ? BW_ECONFIG : 0;
         if (rc == 0) {
             memcpy(o->auth, "Basic ", 6);
@@ -2386,8 +2387,8 @@ static int jira_http_opts(const struct bw_source_conf *src,
     return 0;
 }
 
-static void jira_rules(const struct bw_source_conf *src,
-                       struct bw_pr_rules *pr, struct bw_ticket_rules *t)
+static void jira_rules(const struct bw_source_conf *src, struct bw_pr_rules *pr,
+                       struct bw_ticket_rules *t)
 {
     const struct bw_jira_opts *o = src->opts;
 

@@ -159,8 +159,8 @@ int bw_markdown_to_html(const char *md, size_t len, const char *title,
         cmark_parser_feed(parser, md, len);
         doc = cmark_parser_finish(parser);
         if (doc) {
-            html = cmark_render_html(doc, opts,
-                                     cmark_parser_get_syntax_extensions(parser));
+            html = cmark_render_html(
+                doc, opts, cmark_parser_get_syntax_extensions(parser));
         }
         rc = html ? 0 : BW_ENOMEM;
     }

@@ -20,6 +20,7 @@
  * Keys come in a fixed order and one indicator, value or item per line,
  * so equal models give equal bytes and diffs stay readable.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "bellwether/clock.h"
@@ -207,6 +208,10 @@ static int section(struct bw_buf *b, const struct bw_report_section *s,
          key(b, "item_metric") ||
          bw_report_json_string(b, s->item_metric ? s->item_metric->name
                                                  : NULL) ||
+         bw_buf_adds(b, ", ") || key(b, "item_unit") ||
+         bw_report_json_string(b, s->item_metric
+                                      ? bw_metric_unit_name(s->item_unit)
+                                      : NULL) ||
          bw_buf_adds(b, ", ") || key(b, "items_total") ||
          bw_buf_printf(b, "%zu", s->items_total) || bw_buf_adds(b, ", ") ||
          key(b, "items") || bw_buf_addch(b, '[');

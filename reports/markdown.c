@@ -353,7 +353,7 @@ static int heading(struct bw_buf *b, int level, const char *text)
 /* ------------------------------------------------------------------ items */
 
 static int item_line(struct bw_buf *b, const struct bw_report_item *it,
-                     const struct bw_metric *m)
+                     int unit)
 {
     struct bw_buf key = BW_BUF_INIT;
     int rc = bw_md_escape(&key, it->key, strlen(it->key));
@@ -366,8 +366,8 @@ static int item_line(struct bw_buf *b, const struct bw_report_item *it,
                  ? BW_ENOMEM
                  : 0;
     }
-    if (rc == 0 && m) {
-        rc = bw_buf_adds(b, " (") || fmt_value(b, it->value, m->unit) ||
+    if (rc == 0 && unit) {
+        rc = bw_buf_adds(b, " (") || fmt_value(b, it->value, unit) ||
                      bw_buf_addch(b, ')')
                  ? BW_ENOMEM
                  : 0;
@@ -382,7 +382,7 @@ static int item_list(struct bw_buf *b, const struct bw_report_section *s)
     int rc = 0;
 
     for (size_t i = 0; rc == 0 && i < s->nitems; i++) {
-        rc = bw_buf_adds(b, "- ") || item_line(b, &s->items[i], s->item_metric) ||
+        rc = bw_buf_adds(b, "- ") || item_line(b, &s->items[i], s->item_unit) ||
                      bw_buf_addch(b, '\n')
                  ? BW_ENOMEM
                  : 0;
@@ -425,7 +425,7 @@ static int attention_list(struct bw_buf *b, const char *label,
     rc = bw_buf_printf(b, "- **%s:** ", label);
     for (size_t i = 0; rc == 0 && i < shown; i++) {
         rc = (i && bw_buf_adds(b, "; ")) ||
-                     item_line(b, &s->items[i], s->item_metric)
+                     item_line(b, &s->items[i], s->item_unit)
                  ? BW_ENOMEM
                  : 0;
     }

@@ -100,15 +100,21 @@ static const struct {
     {BW_RS_BLOCKED, "ticket_blocked_over_3d", BW_QS_VALUE},
 };
 
-/* The lists: which metric's items, and how many to keep. */
+/* The lists: which metric's items, how many to keep, and the unit of an
+ * item's value (bw_query_item_value_doc: hours since ready for review,
+ * days since started, days since the blocked spell began). */
 static const struct {
     int section;
     const char *metric;
     size_t keep;
+    int unit;
 } section_items[] = {
-    {BW_RS_AWAITING_REVIEW, "pr_open_awaiting_review", BW_REPORT_SHORT_LIST},
-    {BW_RS_AGEING_WIP, "ticket_age_in_progress", BW_REPORT_SHORT_LIST},
-    {BW_RS_BLOCKED, "ticket_blocked_over_3d", BW_REPORT_MAX_ITEMS},
+    {BW_RS_AWAITING_REVIEW, "pr_open_awaiting_review", BW_REPORT_SHORT_LIST,
+     BW_MU_HOURS},
+    {BW_RS_AGEING_WIP, "ticket_age_in_progress", BW_REPORT_SHORT_LIST,
+     BW_MU_DAYS},
+    {BW_RS_BLOCKED, "ticket_blocked_over_3d", BW_REPORT_MAX_ITEMS,
+     BW_MU_DAYS},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -641,11 +647,13 @@ static int fill_indicator(struct plan *p, struct bw_report_indicator *in,
     return 0;
 }
 
-static int fill_items(struct bw_report_section *s, const struct pq *q)
+static int fill_items(struct bw_report_section *s, const struct pq *q,
+                      int unit)
 {
     size_t n = q->res.nitems < q->keep ? q->res.nitems : q->keep;
 
     s->item_metric = q->m;
+    s->item_unit = unit;
     s->items_total = q->res.nitems;
     if (n == 0) {
         return 0;
@@ -716,7 +724,7 @@ static int fill_scope(struct plan *p, struct bw_report_scope *sc)
             const struct pq *q = m ? plan_find(p, sc, m, 0, 1) : NULL;
 
             if (section_items[i].section == s && q) {
-                rc = fill_items(sec, q);
+                rc = fill_items(sec, q, section_items[i].unit);
             }
         }
     }

@@ -28,6 +28,7 @@
 #include "bellwether/http.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
+#include "bellwether/progress.h"
 #include "bellwether/store.h"
 
 #define DEFAULT_SINCE_DAYS 180
@@ -37,6 +38,7 @@ struct collect_opts {
     size_t nsources;
     int full;
     int64_t since; /* -1: the sources' own or the default */
+    int quiet;     /* -q: no progress line, no summary */
 };
 
 /* ------------------------------------------------------------- signals */
@@ -230,6 +232,7 @@ static int tick(void *arg)
     struct tick_arg *t = arg;
     int rc = t->sink->should_stop(t->sink->ctx);
 
+    bw_progress_update(&t->sink->stats, bw_http_stats(t->sink->http), 0);
     return rc ? rc : lease_renew(t->st, t->src);
 }
 
@@ -289,21 +292,45 @@ static int http_open(struct bw_store *st, const struct bw_source_conf *src,
     return bw_http_new(&ho, &sink->http);
 }
 
-static void summary(const struct bw_source_conf *src, int rc,
-                    const struct bw_store_sink_stats *ss,
-                    const struct bw_http_stats *hs, double secs, int quota_stop)
+/*
+ * The operator's summary (progress.h): one line on stdout unless -q, and
+ * the same figures in P run:{SRC} (record is 0 when there is no sink).
+ */
+static void summary(struct bw_store *st, const struct bw_source_conf *src,
+                    struct bw_store_run *run, const struct bw_sink *sink,
+                    int record, int quiet)
 {
-    char quota[32] = "unknown";
+    const struct bw_http_stats *hs =
+        sink->http ? bw_http_stats(sink->http) : NULL;
+    struct bw_run_summary sum;
+    struct bw_buf line = BW_BUF_INIT;
 
-    if (hs && hs->quota_remaining >= 0) {
-        snprintf(quota, sizeof(quota), "%ld", hs->quota_remaining);
+    bw_summary_from(&sum, src->name, src->collector->name, run->rc,
+                    &sink->stats, hs, run->duration,
+                    src->common.min_quota_left);
+    if (bw_summary_line(&line, &sum) != 0) {
+        bw_buf_release(&line);
     }
-    BW_INFO("source '%s' (%s): %s; %ld items in %ld pages, %ld requests "
-            "(%ld not modified), quota left %s, %.1f s%s",
-            src->name, src->collector ? src->collector->name : "?",
-            rc == 0 ? "ok" : bw_strerror(rc), ss->items, ss->pages,
-            hs ? hs->requests : 0L, hs ? hs->not_modified : 0L, quota, secs,
-            quota_stop ? " (stopped at min_quota_left)" : "");
+    bw_summary_fill_run(run, &sum, hs, line.data);
+    if (record && bw_store_run_record(st, src->name, run)) {
+        BW_WARN("cannot record the run of source '%s'; 'bellwether status' "
+                "will show the previous one",
+                src->name);
+    }
+    bw_summary_print(&sum, quiet);
+    bw_buf_release(&line);
+}
+
+/* A source leased by another process: its summary line says so. */
+static void summary_skipped(const struct bw_source_conf *src,
+                            const char *holder, int quiet)
+{
+    struct bw_run_summary sum;
+
+    bw_summary_from(&sum, src->name, src->collector->name, 0, NULL, NULL, 0, 0);
+    sum.skipped = 1;
+    sum.holder = holder;
+    bw_summary_print(&sum, quiet);
 }
 
 /* One source's run in progress: what to record and release at the end. */
@@ -359,7 +386,7 @@ static int source_collect(struct bw_store *st, const struct bw_source_conf *src,
 
 /* Record the run in P run:{SRC}, print the summary, release everything. */
 static void source_finish(struct bw_store *st, const struct bw_source_conf *src,
-                          struct source_run *r, int rc)
+                          struct source_run *r, int rc, int quiet)
 {
     const struct bw_http_stats *hs = NULL;
 
@@ -372,12 +399,7 @@ static void source_finish(struct bw_store *st, const struct bw_source_conf *src,
     r->run.requests = hs ? hs->requests : 0;
     r->run.not_modified = hs ? hs->not_modified : 0;
     r->run.quota_left = hs ? hs->quota_remaining : -1;
-    if (r->sink_ok && bw_store_run_record(st, src->name, &r->run)) {
-        BW_WARN("cannot record the run of source '%s'; 'bellwether status' "
-                "will show the previous one",
-                src->name);
-    }
-    summary(src, rc, &r->ss, hs, r->run.duration, r->sink.stats.quota_stop);
+    summary(st, src, &r->run, &r->sink, r->sink_ok, quiet);
     if (r->inited) {
         src->collector->free(r->cctx);
     }
@@ -404,15 +426,28 @@ static int run_source(struct bw_store *st, const struct bw_source_conf *src,
         BW_INFO("source '%s' is being collected by another process; "
                 "skipped",
                 src->name);
+        summary_skipped(src, NULL, o->quiet);
         return 0;
     }
     if (rc) {
         return rc;
     }
+    bw_progress_begin(src->name, src->collector->name);
     rc = source_collect(st, src, o, &r);
-    source_finish(st, src, &r, rc);
+    source_finish(st, src, &r, rc, o->quiet);
     lease_release(st, src);
     return rc;
+}
+
+/* The run's last line: what the exit status means (progress.h). */
+static void final_line(int rc, const int *rcs, size_t n, int quiet)
+{
+    size_t failed = 0;
+
+    for (size_t i = 0; rcs != NULL && i < n; i++) {
+        failed += rcs[i] != 0;
+    }
+    bw_summary_print_final(rc, n, failed, quiet);
 }
 
 /* DESIGN.md's rule over the sources' statuses. */
@@ -453,6 +488,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
     int rc;
 
     memset(&o, 0, sizeof(o));
+    o.quiet = cli->quiet;
     rc = parse_args(argc, argv, &o);
     if (rc == 0) {
         rc = bw_cli_load_config(cli, &cfg);
@@ -470,6 +506,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
         goto out;
     }
     bw_store_stop_requested = 0;
+    bw_progress_setup(cli->quiet);
     signals_install(&old_int, &old_term);
     rc = bw_store_open(&cfg->redis, BW_STORE_CREATE, &st);
     if (rc == 0) {
@@ -492,6 +529,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
         BW_ERROR("collect interrupted by a signal; nothing half-written, the "
                  "next run goes on from the last complete page");
     }
+    final_line(rc, rcs, n, cli->quiet);
     signals_restore(&old_int, &old_term);
 out:
     bw_store_free(st);

@@ -1001,6 +1001,11 @@ static void rate_wait(struct bw_http *h, struct job *j, long status,
                 status);
     }
     snprintf(reason, sizeof(reason), "rate limited (HTTP %ld)", status);
+    /* the client pauses: say until when, for progress countdowns */
+    if (until > h->stats.wait_until) {
+        h->stats.wait_until = until;
+        h->stats.wait_quota = quota;
+    }
     retry_job(h, j, reason, wait_ms, 1);
 }
 

@@ -167,12 +167,6 @@ int bw_lease_init(struct bw_lease *l, struct bw_store *st, const char *source)
 
 /* ------------------------------------------------------------ commands */
 
-/* One command, its reply to the caller: 0 or a store status. */
-static int run1(struct bw_store *st, struct st_cmdq *q, redisReply ***r)
-{
-    return st_run(st, q, r);
-}
-
 static int is_eval_refusal(const redisReply *r)
 {
     return r && r->type == REDIS_REPLY_ERROR && r->str &&
@@ -295,7 +289,7 @@ static int compare_and(struct bw_lease *l, const char *op, int *done)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = run1(l->st, &q, &r);
+        rc = st_run(l->st, &q, &r);
     }
     if (rc == 0 && is_eval_refusal(r[0])) {
         BW_DEBUG("Redis refused EVAL (%s); leases use WATCH/MULTI instead",
@@ -438,8 +432,8 @@ static int lost(struct bw_lease *l, int rc)
     } else if (rc == 0) {
         BW_ERROR("lost the lease on source '%s': it expired; stopping this "
                  "run, nothing more is committed (was the process stopped "
-                 "for over %ld s?)",
-                 l->source, l->ttl_ms / 1000);
+                 "for over %.0f s?)",
+                 l->source, (double)l->ttl_ms / 1000.0);
     } else {
         BW_ERROR("cannot renew the lease on source '%s' (%s); stopping this "
                  "run, nothing more is committed",

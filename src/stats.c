@@ -91,11 +91,9 @@ double bw_stats_get(const struct bw_stats *s, const char *name, int *ok)
     if (strcmp(name, "count") == 0) {
         return (double)s->count;
     }
-    for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]);
-         i++) {
+    for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++) {
         if (strcmp(stat_fields[i].name, name) == 0) {
-            return *(const double *)((const char *)s +
-                                     stat_fields[i].offset);
+            return *(const double *)((const char *)s + stat_fields[i].offset);
         }
     }
     *ok = 0;

@@ -1080,6 +1080,15 @@ int bw_store_run_record(struct bw_store *st, const char *source,
                  hset_num(&q, "requests", run->requests) ||
                  hset_num(&q, "not_modified", run->not_modified) ||
                  hset_num(&q, "quota_left", run->quota_left) ||
+                 hset_num(&q, "items_seen", run->items_seen) ||
+                 hset_num(&q, "items_new", run->items_new) ||
+                 hset_num(&q, "items_changed", run->items_changed) ||
+                 (run->quota_limit > 0 &&
+                  hset_num(&q, "quota_limit", run->quota_limit)) ||
+                 (run->quota_reset > 0 &&
+                  hset_num(&q, "quota_reset", run->quota_reset)) ||
+                 (run->summary != NULL &&
+                  (st_args(&q, "summary") || st_args(&q, run->summary))) ||
                  hset_num(&q, run->rc ? "last_failure" : "last_success",
                           run->started)
              ? BW_ENOMEM

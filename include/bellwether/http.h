@@ -73,6 +73,12 @@ struct bw_http_stats {
     int64_t quota_reset; /* epoch seconds; -1 unknown */
     double wait_seconds; /* time spent waiting for quota or backoff */
     long peak_parallel;  /* most transfers seen in flight at once */
+    /* The last wait of the whole client for a rate limit: until this real
+       epoch second (compare with bw_real_now(); 0: none yet), and whether
+       it is for the quota reset (1) or a Retry-After / secondary limit
+       (0). For progress lines: the tick hook runs during the wait. */
+    int64_t wait_until;
+    int wait_quota;
 };
 
 struct bw_http_resp {

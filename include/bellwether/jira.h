@@ -5,8 +5,8 @@
 #ifndef BW_JIRA_H
 #define BW_JIRA_H
 
-#include "bellwether/collector.h"
 #include "bellwether/buf.h"
+#include "bellwether/collector.h"
 #include "bellwether/config.h"
 #include "bellwether/ticket.h"
 
@@ -70,7 +70,9 @@ int bw_jira_issue_complete(const struct bw_jira_issue *is);
 struct bw_jira_search {
     struct bw_jira_issue *v; /* page order */
     size_t n, cap;
-    int is_last;      /* Cloud: isLast, or no nextPageToken */
+    int is_last;      /* isLast when sent; else 0 with a nextPageToken,
+                         else startAt + issues >= total (Data Center),
+                         else 1 */
     char *next_token; /* Cloud: nextPageToken, NULL on the last page */
     long start_at, max_results, total; /* Data Center; -1 when absent */
 };
@@ -130,9 +132,8 @@ void bw_jira_statuses_free(struct bw_status_info *v, size_t n);
  * "Story Points" and "Flagged" (exact); flagged_name is the Flagged field's
  * name from the list ("Flagged" when the list lacks the id).
  */
-int bw_jira_parse_fields(const char *json, size_t len,
-                         const char *story_points, const char *flagged,
-                         struct bw_jira_fieldmap *out);
+int bw_jira_parse_fields(const char *json, size_t len, const char *story_points,
+                         const char *flagged, struct bw_jira_fieldmap *out);
 /* An error body {"errorMessages": [...], "errors": {k: v}} as one line
  * ("msg; msg; k: v") appended to out, control characters blanked.
  * BW_EPARSE when it is no such body. */

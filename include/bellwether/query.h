@@ -136,7 +136,7 @@ enum bw_where_key {
 
 /*
  * Values of one key are OR-ed (--where repo=a --where repo=b), keys are
- * AND-ed. Initialise with memset 0 (or BW_QUERY_WHERE_INIT), release with
+ * AND-ed. Initialise with memset 0, release with
  * bw_query_where_release().
  */
 struct bw_query_where {
@@ -259,9 +259,11 @@ const char *bw_query_item_value_doc(const struct bw_metric *m);
  * Answer q from the store into *out (caller releases with
  * bw_query_result_release(), also after an error). Rows: every period of
  * the range; every team (or the teams of --where team) with --by team;
- * with other groupings the values seen (and those --where names for the
- * same key). BW_EREDIS, BW_ENOMEM, or BW_EUSAGE for a query that does not
- * apply (checked again here: bw_query_by_applies, bw_query_where_check).
+ * with other groupings the values seen, sorted (no author last). Scans go
+ * through bw_store_scan_ranges(): per period and without scores unless
+ * items are asked. BW_EREDIS, BW_ENOMEM, or BW_EUSAGE for a query that
+ * does not apply (checked again here: bw_query_by_applies,
+ * bw_query_where_check).
  */
 int bw_query_run(struct bw_store *st, const struct bw_query *q,
                  struct bw_query_result *out);
@@ -296,19 +298,25 @@ void bw_query_engine_free(struct bw_query_engine *e);
 struct bw_query_scan {
     int ix;           /* enum bw_store_ix */
     int64_t from, to; /* inclusive score bounds; BW_NOTIME: open end */
+    int events;       /* rows count at their score (an event): the scan may
+                         be split at the periods' starts, and a row fed
+                         without its score (NAN) counts in the period its
+                         range starts (see bw_query_run) */
 };
 /* The scans the query needs, in order (at most 3). */
 size_t bw_query_engine_scans(const struct bw_query_engine *e,
                              struct bw_query_scan *out, size_t max);
-/* One member of index ix from scope tag with its score. A row that does
- * not decode is skipped (counted, logged once). 0 or BW_ENOMEM. */
+/* One member of index ix from scope tag with its score (NAN: unknown; an
+ * event row then needs the time its range starts, a point-in-time row
+ * nothing). A row that does not decode is skipped (counted, logged
+ * once). 0 or BW_ENOMEM. */
 int bw_query_engine_feed(struct bw_query_engine *e, int ix, const char *tag,
                          const char *member, size_t len, double score);
 /* Compute the rows (and sort the items) into *out. */
 int bw_query_engine_finish(struct bw_query_engine *e,
                            struct bw_query_result *out);
 
-/* ---- output --------------------------------------------------------------- */
+/* ---- output ----------------------------------------------------------- */
 
 enum bw_query_format {
     BW_QF_TABLE = 0, /* aligned columns; the default stats fit 80 */

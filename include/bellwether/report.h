@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "bellwether/buf.h"
+#include "bellwether/clock.h"
 #include "bellwether/config.h"
 #include "bellwether/metrics.h"
 #include "bellwether/stats.h"
@@ -81,7 +82,9 @@ struct bw_report_section {
     const char *title; /* "Pull requests", ...: static */
     struct bw_report_value *values;
     size_t nvalues;
-    const struct bw_metric *item_metric; /* what item values mean; or NULL */
+    const struct bw_metric *item_metric; /* whose items; or NULL */
+    int item_unit; /* enum bw_metric_unit of item values (the engine's
+                      bw_query_item_value_doc(): hours waiting, days) */
     struct bw_report_item *items;        /* largest value first */
     size_t nitems;
     size_t items_total; /* before the cut to BW_REPORT_MAX_ITEMS / short */
@@ -124,7 +127,7 @@ struct bw_report_source {
 
 struct bw_report {
     int year, week;
-    char week_name[16]; /* "2026-W46" */
+    char week_name[BW_TIME_BUFSZ]; /* "2026-W46" */
     int64_t start, end; /* [start, end): the week in the report zone */
     char *timezone;     /* [report] timezone */
     int64_t generated_at; /* bw_now() */
@@ -261,7 +264,7 @@ struct bw_report_run_opts {
 
 /* What a run produced, for the caller's summary. */
 struct bw_report_run_result {
-    char week_name[16];
+    char week_name[BW_TIME_BUFSZ];
     char *paths[3]; /* files written, in md, html, json order; NULL */
     int mailed;     /* the message was accepted by the server */
     struct bw_report *report; /* the model (owned: release frees it) */

@@ -218,10 +218,18 @@ struct bw_store_run {
     int rc;          /* the source's status */
     long items, requests, not_modified;
     long quota_left; /* -1 unknown */
+    /* The summary's figures (progress.h: bw_summary_fill_run()); a
+       caller that leaves them 0 / NULL writes items_* as 0 and no
+       quota_limit, quota_reset or summary. */
+    long items_seen, items_new, items_changed;
+    long quota_limit;    /* <= 0: unknown, not written */
+    int64_t quota_reset; /* real epoch seconds; <= 0: not written */
+    const char *summary; /* the summary line, or NULL */
 };
 /* Fields: last_run, duration, status ("ok", "interrupted" or "failed"),
  * error ("" or bw_strerror), items, requests, not_modified, quota_left,
- * and last_success or last_failure (bw_now() epoch seconds). */
+ * items_seen, items_new, items_changed, [quota_limit, quota_reset,
+ * summary,] and last_success or last_failure (bw_now() epoch seconds). */
 int bw_store_run_record(struct bw_store *st, const char *source,
                         const struct bw_store_run *run);
 
@@ -280,6 +288,30 @@ typedef int (*bw_store_row_cb)(void *arg, const char *tag, const char *member,
 int bw_store_scan(struct bw_store *st, int ix, int64_t from, int64_t to,
                   const char *const *tags, size_t ntags, bw_store_row_cb cb,
                   void *arg);
+
+/* ---- bw_store_scan_ranges (src/store_scan.c, for the query engine) ---- */
+
+struct bw_store_range {
+    int64_t from, to; /* inclusive score bounds; BW_NOTIME: open end */
+};
+
+#define BW_SCAN_SCORES 0x1 /* also the scores (WITHSCORES); else NAN */
+
+/* Called per member with the index of the range it was asked under. */
+typedef int (*bw_store_range_cb)(void *arg, const char *tag, size_t range,
+                                 const char *member, size_t len, double score);
+
+/*
+ * bw_store_scan() for many ranges at once: one ZRANGEBYSCORE per tag and
+ * range in one pipeline (tags in order, each tag's ranges in order),
+ * members handed to cb as each reply arrives and freed after it, scores
+ * only with BW_SCAN_SCORES. A connection lost before the first member is
+ * retried once; after it, BW_EREDIS (the caller counted rows already).
+ */
+int bw_store_scan_ranges(struct bw_store *st, int ix,
+                         const struct bw_store_range *ranges, size_t nranges,
+                         const char *const *tags, size_t ntags, unsigned flags,
+                         bw_store_range_cb cb, void *arg);
 
 /* Row flags of PR rows (merged, opened, pit; reviews carry none). */
 #define BW_PRF_BOT 0x1        /* author is a bot (BW_ACTOR_BOT) */

@@ -34,7 +34,6 @@ As a command:
 """
 
 import argparse
-import base64
 import bisect
 import calendar
 import configparser
@@ -88,6 +87,7 @@ METRICS = {
     "ticket_reopen_rate": ("ticket", "rate", "ratio"),
     "ticket_net_flow": ("ticket", "count", "count"),
 }
+RANGE_END = "(range end)"   # the instant of a grouping that is no period
 PIT = {"pr_open_awaiting_review", "pr_stale", "ticket_wip",
        "ticket_age_in_progress", "ticket_blocked_over_3d"}
 
@@ -546,7 +546,7 @@ class Truth:
         def names_of(attr, at, period):
             """Groups of an item (attr: dict), counted at `at`."""
             if by in ("week", "month"):
-                if period is not None:
+                if period is not None and period != RANGE_END:
                     return [period]
                 for name, s, e in pers:
                     if s <= at < e:
@@ -606,7 +606,7 @@ class Truth:
             if by in ("week", "month"):
                 instants = [(e, name) for name, s, e in pers]
             else:
-                instants = [(ev_end, None)]
+                instants = [(ev_end, RANGE_END)]
 
         if subject == "pr":
             self._pr_metric(metric, add, instants)
@@ -632,8 +632,14 @@ class Truth:
             else:
                 row["value"] = g["num"]
             rows.append(row)
-        return {"metric": metric, "unit": unit, "by": by,
-                "from_t": f, "to_t": t, "rows": rows}
+        if by == "week":
+            names = ["%04d-W%02d" % cal.week_of(x) for x in (f, t - 1)]
+        elif by == "month":
+            names = ["%04d-%02d" % cal.month_of(x) for x in (f, t - 1)]
+        else:
+            names = [cal.fmt_date(f), cal.fmt_date(t - 1)]
+        return {"metric": metric, "unit": unit, "by": by, "from": names[0],
+                "to": names[1], "from_t": f, "to_t": t, "rows": rows}
 
     def _pr_metric(self, metric, add, instants):
         for p in self.prs:
@@ -812,6 +818,9 @@ def main(argv=None):
         return 1
     got = json.loads(p.stdout)
     diffs = compare_rows(got["rows"], want["rows"], a.by)
+    for k in ("metric", "unit", "by", "from", "to"):
+        if got.get(k) != want.get(k):
+            diffs.append("%s: got %r, want %r" % (k, got.get(k), want.get(k)))
     for d in diffs[:20]:
         print(d)
     total = sum(r.get("count", r.get("value", 0)) or 0

@@ -887,6 +887,48 @@ static void test_torture_engine(void **state)
     }
 }
 
+/* The engine's own sort and sums give bw_stats_compute()'s numbers. */
+static void test_stats_equal(void **state)
+{
+    enum {
+        N = 3000
+    };
+    static char mem[N][96];
+    static struct feed rows[N];
+    static double hours[N];
+    struct bw_query q;
+    struct bw_query_result res;
+    struct bw_stats want;
+    uint64_t x = 88172645463325252u;
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        long secs;
+
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        secs = i % 7 == 0 ? 0 : (long)(x % 4000000);
+        mrow(mem[i], sizeof(mem[i]), i + 1, "alice", MERGED_OK, secs, -1, 10,
+             "");
+        rows[i] = (struct feed){BW_IX_MERGED, "gh:acme/api", mem[i],
+                                (double)(W45 + i)};
+        hours[i] = (double)secs / 3600.0;
+    }
+    bw_stats_compute(hours, N, &want);
+    query(&q, "pr_cycle_time", BW_BY_NONE, W45, W46, W47);
+    run(&q, rows, N, &res);
+    assert_int_equal(res.rows[0].stats.count, want.count);
+    assert_true(res.rows[0].stats.sum == want.sum);
+    assert_true(res.rows[0].stats.mean == want.mean);
+    assert_true(res.rows[0].stats.min == want.min);
+    assert_true(res.rows[0].stats.max == want.max);
+    assert_true(res.rows[0].stats.p50 == want.p50);
+    assert_true(res.rows[0].stats.p85 == want.p85);
+    assert_true(res.rows[0].stats.p99 == want.p99);
+    bw_query_result_release(&res);
+}
+
 /* ------------------------------------------------------------- output */
 
 static void test_csv_quoting(void **state)
@@ -1034,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_reviews),
         cmocka_unit_test(test_tickets),
         cmocka_unit_test(test_torture_engine),
+        cmocka_unit_test(test_stats_equal),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_json_primitives),
         cmocka_unit_test(test_table_layout),

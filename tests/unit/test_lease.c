@@ -1,0 +1,606 @@
+/*
+ * test_lease.c - per-source leases (lease.h) against a real, throw-away
+ * redis-server (as test_store.c does): the value and TTL of a taken lease,
+ * the loser's BW_EBUSY naming the holder, renewal only when due, a lease
+ * lost to another owner or to expiry (BW_ELEASE, and the other owner's
+ * key left alone), release only by the owner, the WATCH/MULTI path for a
+ * Redis user that may not EVAL, a reconnect during renewal, and many
+ * processes racing for one lease (exactly one wins).
+ *
+ * The server runs in a mkdtemp() directory on a free port of 127.0.0.1 and
+ * dies with this process (PR_SET_PDEATHSIG). Without redis-server the
+ * server tests skip.
+ */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis.h>
+
+#include "bellwether/clock.h"
+#include "bellwether/error.h"
+#include "bellwether/lease.h"
+#include "bellwether/store.h"
+
+#include "../../src/store_priv.h" /* st_drop: a dropped connection */
+
+/* ------------------------------------------------------------ the server */
+
+static char dir[256];
+static int port;
+static pid_t server_pid = -1;
+static int have_redis;
+static char url[128];
+
+static int free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int p = -1;
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        p = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return p;
+}
+
+static redisContext *admin(void)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisReply *r;
+
+    if (c == NULL || c->err) {
+        if (c) {
+            redisFree(c);
+        }
+        return NULL;
+    }
+    r = redisCommand(c, "AUTH admin adminpw");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        if (r) {
+            freeReplyObject(r);
+        }
+        redisFree(c);
+        return NULL;
+    }
+    freeReplyObject(r);
+    return c;
+}
+
+static int server_is_ours(void)
+{
+    redisContext *c = admin();
+    redisReply *r;
+    char want[32];
+    int ours = 0;
+
+    if (c == NULL) {
+        return 0;
+    }
+    snprintf(want, sizeof(want), "process_id:%ld", (long)server_pid);
+    r = redisCommand(c, "INFO server");
+    if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, want)) {
+        ours = 1;
+    }
+    if (r) {
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    return ours;
+}
+
+static int launch(const char *conf)
+{
+    FILE *f = fopen(conf, "w");
+
+    port = free_port();
+    if (f == NULL || port <= 0) {
+        if (f) {
+            fclose(f);
+        }
+        return 0;
+    }
+    /* "noeval" may not run scripts: leases fall back to WATCH/MULTI */
+    fprintf(f,
+            "port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nappendonly no\n"
+            "logfile %s/redis.log\n"
+            "user default off\n"
+            "user admin on >adminpw ~* &* +@all\n"
+            "user bw on >pw ~* &* +@all\n"
+            "user noeval on >pw ~* &* +@all -@scripting\n",
+            port, dir, dir);
+    fclose(f);
+    server_pid = fork();
+    if (server_pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (null >= 0) {
+            dup2(null, 1);
+        }
+        execlp("redis-server", "redis-server", conf, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; server_pid > 0 && i < 250; i++) {
+        if (server_is_ours()) {
+            return 1;
+        }
+        if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
+            server_pid = -1;
+            return 0;
+        }
+        usleep(20000);
+    }
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = -1;
+    }
+    return 0;
+}
+
+static int start_server(void **state)
+{
+    char conf[512];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/bw-test-lease-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        dir[0] = '\0';
+        return 0;
+    }
+    snprintf(conf, sizeof(conf), "%s/redis.conf", dir);
+    for (int attempt = 0; attempt < 5 && !have_redis; attempt++) {
+        have_redis = launch(conf);
+    }
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+    if (!have_redis) {
+        fprintf(stderr, "# redis-server did not start: server tests skip\n");
+    }
+    return 0;
+}
+
+static int stop_server(void **state)
+{
+    static const char *const files[] = {"redis.conf", "redis.log",
+                                        "dump.rdb"};
+    char p[512];
+
+    (void)state;
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+    }
+    if (dir[0]) {
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+            unlink(p);
+        }
+        rmdir(dir);
+    }
+    return 0;
+}
+
+static int fresh(void **state)
+{
+    redisContext *c;
+    redisReply *r;
+
+    (void)state;
+    unsetenv("BELLWETHER_LEASE_RENEW_MS");
+    if (!have_redis) {
+        return 0;
+    }
+    c = admin();
+    if (c == NULL) {
+        return -1;
+    }
+    r = redisCommand(c, "FLUSHALL");
+    if (r) {
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    return 0;
+}
+
+#define NEED_REDIS()                                                           \
+    do {                                                                       \
+        if (!have_redis) {                                                     \
+            skip();                                                            \
+        }                                                                      \
+    } while (0)
+
+/* An admin command with one string argument; the reply to the caller. */
+static redisReply *cmd(const char *fmt, const char *arg)
+{
+    redisContext *c = admin();
+    redisReply *r;
+
+    assert_non_null(c);
+    r = redisCommand(c, fmt, arg);
+    redisFree(c);
+    assert_non_null(r);
+    return r;
+}
+
+static long long cmd_int(const char *fmt, const char *arg)
+{
+    redisReply *r = cmd(fmt, arg);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
+
+    freeReplyObject(r);
+    return v;
+}
+
+/* GET key into buf ("" when absent). */
+static void get(const char *key, char *buf, size_t n)
+{
+    redisReply *r = cmd("GET %s", key);
+
+    snprintf(buf, n, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+}
+
+static char prefix[] = "t:";
+static char user_bw[] = "bw", user_noeval[] = "noeval", pw[] = "pw";
+
+static struct bw_store *open_as(char *user)
+{
+    struct bw_redis_conf c;
+    struct bw_store *st = NULL;
+
+    memset(&c, 0, sizeof(c));
+    c.url = url;
+    c.username = user;
+    c.password = pw;
+    c.prefix = prefix;
+    c.timeout = 5;
+    assert_int_equal(bw_store_open(&c, BW_STORE_CREATE, &st), 0);
+    return st;
+}
+
+/* ------------------------------------------------------------ pure */
+
+static void test_parse(void **state)
+{
+    static const struct {
+        const char *value;
+        int rc;
+        const char *host;
+        long pid;
+        int64_t since;
+        const char *holder;
+    } rows[] = {
+        {"build-1 4242 1794787200 0123456789abcdef0123456789abcdef", 0,
+         "build-1", 4242, 1794787200, "build-1 pid 4242"},
+        {"h 1 0 t", 0, "h", 1, 0, "h pid 1"},
+        {"h 1 x t", 0, "h", 1, -1, "h pid 1"},
+        {"", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
+        {"h 1 2", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
+        {"h 1 2 t extra", BW_EPARSE, "unknown", -1, -1,
+         "an unknown process"},
+        {"h -5 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
+        {"h 12x 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
+    };
+    struct bw_lease_info info;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        int rc = bw_lease_parse(rows[i].value, strlen(rows[i].value), &info);
+
+        assert_int_equal(rc, rows[i].rc);
+        assert_int_equal(info.held, 1);
+        assert_string_equal(info.host, rows[i].host);
+        assert_int_equal(info.pid, rows[i].pid);
+        assert_int_equal(info.since, rows[i].since);
+        assert_string_equal(info.holder, rows[i].holder);
+    }
+}
+
+/* ------------------------------------------------------------ Redis */
+
+static void test_acquire_and_busy(void **state)
+{
+    struct bw_store *st;
+    struct bw_lease a, b;
+    struct bw_lease_info info;
+    char v[512], want[64];
+    char host[256];
+    long long ttl;
+
+    (void)state;
+    NEED_REDIS();
+    st = open_as(user_bw);
+    assert_int_equal(bw_lease_get(st, "gh", &info), 0);
+    assert_int_equal(info.held, 0);
+
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    assert_int_equal(a.held, 1);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, a.value);
+    gethostname(host, sizeof(host));
+    snprintf(want, sizeof(want), " %ld ", (long)getpid());
+    assert_non_null(strstr(v, want));
+    assert_int_equal(strncmp(v, host, strlen(host)), 0);
+    /* 32 hex digits of token at the end */
+    assert_int_equal(strlen(strrchr(v, ' ') + 1), 32);
+    ttl = cmd_int("PTTL %s", "t:lease:{gh}");
+    assert_true(ttl > 55000 && ttl <= 60000);
+
+    /* a second owner (another process, as far as Redis can tell) loses */
+    assert_int_equal(bw_lease_init(&b, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&b), BW_EBUSY);
+    assert_int_equal(b.held, 0);
+    snprintf(want, sizeof(want), "pid %ld", (long)getpid());
+    assert_non_null(strstr(b.holder, want));
+    assert_int_equal(strncmp(b.holder, host, strlen(host)), 0);
+    /* releasing a lease never taken leaves the owner's alone */
+    bw_lease_release(&b);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, a.value);
+
+    assert_int_equal(bw_lease_get(st, "gh", &info), 0);
+    assert_int_equal(info.held, 1);
+    assert_int_equal(info.pid, (long)getpid());
+    assert_true(info.ttl_ms > 55000);
+    assert_true(info.since >= bw_real_now() - 5);
+
+    /* another source is another lease */
+    assert_int_equal(bw_lease_init(&b, st, "jira"), 0);
+    assert_int_equal(bw_lease_acquire(&b), 0);
+    bw_lease_release(&b);
+    assert_int_equal(cmd_int("EXISTS %s", "t:lease:{jira}"), 0);
+
+    bw_lease_release(&a);
+    assert_int_equal(cmd_int("EXISTS %s", "t:lease:{gh}"), 0);
+    bw_lease_release(&a); /* twice is harmless */
+
+    /* free again: the next one takes it */
+    assert_int_equal(bw_lease_init(&b, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&b), 0);
+    bw_lease_release(&b);
+    bw_store_free(st);
+}
+
+static void test_renew_when_due(void **state)
+{
+    struct bw_store *st;
+    struct bw_lease a;
+    redisReply *r;
+
+    (void)state;
+    NEED_REDIS();
+    st = open_as(user_bw);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(a.renew_ms, BW_LEASE_RENEW_MS);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    r = cmd("PEXPIRE t:lease:{gh} %s", "5000");
+    freeReplyObject(r);
+    /* not due: no command sent, the TTL stays short */
+    assert_int_equal(bw_lease_renew(&a), 0);
+    assert_true(cmd_int("PTTL %s", "t:lease:{gh}") <= 5000);
+    /* forced: back to the full TTL */
+    assert_int_equal(bw_lease_renew_now(&a), 0);
+    assert_true(cmd_int("PTTL %s", "t:lease:{gh}") > 55000);
+    /* due: after renew_ms */
+    a.renew_ms = 50;
+    r = cmd("PEXPIRE t:lease:{gh} %s", "5000");
+    freeReplyObject(r);
+    usleep(80000);
+    assert_int_equal(bw_lease_renew(&a), 0);
+    assert_true(cmd_int("PTTL %s", "t:lease:{gh}") > 55000);
+    bw_lease_release(&a);
+
+    /* the environment shortens the interval (tests), within bounds */
+    setenv("BELLWETHER_LEASE_RENEW_MS", "250", 1);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(a.renew_ms, 250);
+    bw_lease_release(&a);
+    setenv("BELLWETHER_LEASE_RENEW_MS", "10", 1);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(a.renew_ms, BW_LEASE_RENEW_MS);
+    bw_lease_release(&a);
+    bw_store_free(st);
+}
+
+/* Lost to another owner, then to expiry: BW_ELEASE, the other's key kept. */
+static void check_lost(char *user)
+{
+    struct bw_store *st;
+    struct bw_lease a, b;
+    redisReply *r;
+    char v[512];
+
+    st = open_as(user);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    assert_int_equal(bw_lease_renew_now(&a), 0);
+    r = cmd("SET t:lease:{gh} %s", "other-host 99 1 feedface");
+    freeReplyObject(r);
+    assert_int_equal(bw_lease_renew_now(&a), BW_ELEASE);
+    assert_int_equal(a.lost, 1);
+    /* once lost, always lost; even when not due */
+    assert_int_equal(bw_lease_renew(&a), BW_ELEASE);
+    /* the other owner's lease is neither extended nor deleted */
+    assert_int_equal(cmd_int("PTTL %s", "t:lease:{gh}"), -1);
+    bw_lease_release(&a);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, "other-host 99 1 feedface");
+    r = cmd("DEL %s", "t:lease:{gh}");
+    freeReplyObject(r);
+
+    /* expiry: a took it with a short TTL, stalled, b took over */
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    a.ttl_ms = 100;
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    usleep(250000);
+    assert_int_equal(bw_lease_init(&b, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&b), 0);
+    assert_int_equal(bw_lease_renew_now(&a), BW_ELEASE);
+    bw_lease_release(&a);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, b.value);
+    assert_int_equal(bw_lease_renew_now(&b), 0);
+    assert_true(cmd_int("PTTL %s", "t:lease:{gh}") > 55000);
+    bw_lease_release(&b);
+    assert_int_equal(cmd_int("EXISTS %s", "t:lease:{gh}"), 0);
+
+    /* expired and nobody took it: still lost (someone may have run) */
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    a.ttl_ms = 100;
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    usleep(250000);
+    assert_int_equal(bw_lease_renew_now(&a), BW_ELEASE);
+    bw_lease_release(&a);
+    bw_store_free(st);
+}
+
+static void test_lost(void **state)
+{
+    (void)state;
+    NEED_REDIS();
+    check_lost(user_bw);
+}
+
+/* A user without +@scripting: the same through WATCH/MULTI/EXEC. */
+static void test_lost_without_eval(void **state)
+{
+    redisReply *r;
+
+    (void)state;
+    NEED_REDIS();
+    check_lost(user_noeval);
+    r = cmd("INFO %s", "commandstats");
+    assert_non_null(strstr(r->str, "cmdstat_watch:"));
+    assert_non_null(strstr(r->str, "cmdstat_exec:"));
+    freeReplyObject(r);
+}
+
+/* A dropped connection is made again once; the renewal goes through. */
+static void test_renew_after_drop(void **state)
+{
+    struct bw_store *st;
+    struct bw_lease a;
+
+    (void)state;
+    NEED_REDIS();
+    st = open_as(user_bw);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    st_drop(st);
+    assert_int_equal(bw_lease_renew_now(&a), 0);
+    /* the server closed it (CLIENT KILL): reconnect and renew */
+    freeReplyObject(cmd("CLIENT KILL USER %s", "bw"));
+    assert_int_equal(bw_lease_renew_now(&a), 0);
+    bw_lease_release(&a);
+    assert_int_equal(cmd_int("EXISTS %s", "t:lease:{gh}"), 0);
+    bw_store_free(st);
+}
+
+/* Redis down: acquire fails with the store's status (no lease, no skip). */
+static void test_redis_down(void **state)
+{
+    struct bw_store *st;
+    struct bw_lease a;
+
+    (void)state;
+    NEED_REDIS();
+    st = open_as(user_bw);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    /* a renewal that cannot reach Redis loses the lease */
+    freeReplyObject(cmd("ACL SETUSER bw %s", "off"));
+    freeReplyObject(cmd("CLIENT KILL USER %s", "bw"));
+    assert_int_equal(bw_lease_renew_now(&a), BW_ELEASE);
+    bw_lease_release(&a);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_not_equal(bw_lease_acquire(&a), 0);
+    assert_int_not_equal(bw_lease_acquire(&a), BW_EBUSY);
+    bw_lease_release(&a);
+    freeReplyObject(cmd("ACL SETUSER bw %s", "on"));
+    bw_store_free(st);
+}
+
+/* Many processes at once: exactly one takes the lease. */
+static void test_race(void **state)
+{
+    enum { N = 12 };
+    pid_t kids[N];
+    int won = 0, busy = 0;
+    int go[2];
+
+    (void)state;
+    NEED_REDIS();
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            struct bw_store *st = open_as(user_bw);
+            struct bw_lease l;
+            char c;
+            int rc;
+
+            close(go[1]);
+            /* start together: wait for the pipe to close */
+            while (read(go[0], &c, 1) > 0) {
+            }
+            bw_lease_init(&l, st, "gh");
+            rc = bw_lease_acquire(&l);
+            if (rc == 0) {
+                usleep(300000); /* hold it while the others try */
+            }
+            /* leave the winner's lease in place for the check below */
+            _exit(rc == 0 ? 10 : rc == BW_EBUSY ? 11 : 12);
+        }
+    }
+    close(go[0]);
+    usleep(200000);
+    close(go[1]);
+    for (int i = 0; i < N; i++) {
+        int status = 0;
+
+        waitpid(kids[i], &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 10) {
+            won++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 11) {
+            busy++;
+        }
+    }
+    assert_int_equal(won, 1);
+    assert_int_equal(busy, N - 1);
+    assert_int_equal(cmd_int("EXISTS %s", "t:lease:{gh}"), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test_setup(test_acquire_and_busy, fresh),
+        cmocka_unit_test_setup(test_renew_when_due, fresh),
+        cmocka_unit_test_setup(test_lost, fresh),
+        cmocka_unit_test_setup(test_lost_without_eval, fresh),
+        cmocka_unit_test_setup(test_renew_after_drop, fresh),
+        cmocka_unit_test_setup(test_redis_down, fresh),
+        cmocka_unit_test_setup(test_race, fresh),
+    };
+
+    return cmocka_run_group_tests(tests, start_server, stop_server);
+}
