@@ -206,12 +206,11 @@ static int section(struct bw_buf *b, const struct bw_report_section *s,
     }
     rc = rc || bw_buf_adds(b, "],\n") || bw_buf_printf(b, "%s ", indent) ||
          key(b, "item_metric") ||
-         bw_report_json_string(b, s->item_metric ? s->item_metric->name
-                                                 : NULL) ||
+         bw_report_json_string(b,
+                               s->item_metric ? s->item_metric->name : NULL) ||
          bw_buf_adds(b, ", ") || key(b, "item_unit") ||
-         bw_report_json_string(b, s->item_metric
-                                      ? bw_metric_unit_name(s->item_unit)
-                                      : NULL) ||
+         bw_report_json_string(
+             b, s->item_metric ? bw_metric_unit_name(s->item_unit) : NULL) ||
          bw_buf_adds(b, ", ") || key(b, "items_total") ||
          bw_buf_printf(b, "%zu", s->items_total) || bw_buf_adds(b, ", ") ||
          key(b, "items") || bw_buf_addch(b, '[');
@@ -277,9 +276,9 @@ int bw_report_json(const struct bw_report *r, struct bw_buf *out)
          key(out, "team") || bw_report_json_string(out, r->main.team) ||
          bw_buf_adds(out, ", ") || key(out, "weeks_of_trend") ||
          bw_buf_printf(out, "%ld", r->weeks_of_trend) ||
-         bw_buf_adds(out, ",\n") || sources(out, r) || scope(out, &r->main, 2) ||
-         bw_buf_adds(out, ",\n  ") || key(out, "teams") ||
-         bw_buf_addch(out, '{');
+         bw_buf_adds(out, ",\n") || sources(out, r) ||
+         scope(out, &r->main, 2) || bw_buf_adds(out, ",\n  ") ||
+         key(out, "teams") || bw_buf_addch(out, '{');
     for (size_t t = 0; rc == 0 && t < r->nteams; t++) {
         rc = bw_buf_adds(out, t ? ",\n    " : "\n    ") ||
              bw_report_json_string(out, r->teams[t].team) ||

@@ -195,14 +195,13 @@ int bw_md_link(struct bw_buf *b, const char *text_md, const char *url)
     static const char hex[] = "0123456789ABCDEF";
     int rc;
 
-    if (url == NULL || (strncmp(url, "https://", 8) != 0 &&
-                        strncmp(url, "http://", 7) != 0)) {
+    if (url == NULL ||
+        (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
         return bw_buf_adds(b, text_md);
     }
-    rc = bw_buf_addch(b, '[') || bw_buf_adds(b, text_md) ||
-         bw_buf_adds(b, "](");
-    for (const unsigned char *p = (const unsigned char *)url; !rc && *p;
-         p++) {
+    rc =
+        bw_buf_addch(b, '[') || bw_buf_adds(b, text_md) || bw_buf_adds(b, "](");
+    for (const unsigned char *p = (const unsigned char *)url; !rc && *p; p++) {
         if (url_keep(*p)) {
             rc = bw_buf_addch(b, (char)*p);
         } else {
@@ -237,8 +236,7 @@ static int fmt_value(struct bw_buf *b, double v, int unit)
     }
 }
 
-static int fmt_stat_label(struct bw_buf *b, const struct bw_metric *m,
-                          int stat)
+static int fmt_stat_label(struct bw_buf *b, const struct bw_metric *m, int stat)
 {
     if (bw_buf_adds(b, m->title)) {
         return BW_ENOMEM;
@@ -336,8 +334,7 @@ static int fmt_time(struct bw_buf *b, int64_t t)
         return 0;
     }
     s = ((wall % 86400) + 86400) % 86400;
-    return bw_buf_printf(b, " %02d:%02d", (int)(s / 3600),
-                         (int)(s / 60 % 60));
+    return bw_buf_printf(b, " %02d:%02d", (int)(s / 3600), (int)(s / 60 % 60));
 }
 
 static int heading(struct bw_buf *b, int level, const char *text)
@@ -415,8 +412,8 @@ static int attention_indicator(struct bw_buf *b,
 static int attention_list(struct bw_buf *b, const char *label,
                           const struct bw_report_section *s)
 {
-    size_t shown = s->nitems < BW_REPORT_SHORT_LIST ? s->nitems
-                                                    : BW_REPORT_SHORT_LIST;
+    size_t shown =
+        s->nitems < BW_REPORT_SHORT_LIST ? s->nitems : BW_REPORT_SHORT_LIST;
     int rc;
 
     if (shown == 0) {
@@ -629,8 +626,8 @@ static int values_table(struct bw_buf *b, const struct bw_report_section *s)
 static int section(struct bw_buf *b, const struct bw_report_section *s,
                    int level)
 {
-    int rc = heading(b, level, s->title) || stats_table(b, s) ||
-             values_table(b, s);
+    int rc =
+        heading(b, level, s->title) || stats_table(b, s) || values_table(b, s);
 
     if (rc == 0 && s->item_metric) {
         if (s->nitems) {
@@ -774,20 +771,19 @@ static int footer(struct bw_buf *b, const struct bw_report *r)
         rc = bw_buf_printf(b, "- **%s** (`%s`, %s): %s.\n", m->title, m->name,
                            bw_metric_unit_name(m->unit), m->definition);
     }
-    rc = rc ||
-         bw_buf_printf(b,
-                       "\nWeeks are ISO weeks (Monday to Sunday) in %s; "
-                       "a week's end is the next Monday 00:00. "
-                       "p50 and p85 are percentiles (half, and 85%%, of "
-                       "the values are at or below). " EN_DASH
-                       " means no data. "
-                       "\xCE\x94 is the change from last week in percent "
-                       "(percentage points for rates). The trend shows the "
-                       "last %ld weeks, oldest first, scaled to its own "
-                       "range; a blank is a week with no data. A target is "
-                       "at risk within its margin of the bound or right "
-                       "after an off-track week.\n",
-                       r->timezone, r->weeks_of_trend);
+    rc = rc || bw_buf_printf(
+                   b,
+                   "\nWeeks are ISO weeks (Monday to Sunday) in %s; "
+                   "a week's end is the next Monday 00:00. "
+                   "p50 and p85 are percentiles (half, and 85%%, of "
+                   "the values are at or below). " EN_DASH " means no data. "
+                   "\xCE\x94 is the change from last week in percent "
+                   "(percentage points for rates). The trend shows the "
+                   "last %ld weeks, oldest first, scaled to its own "
+                   "range; a blank is a week with no data. A target is "
+                   "at risk within its margin of the bound or right "
+                   "after an off-track week.\n",
+                   r->timezone, r->weeks_of_trend);
     return rc ? BW_ENOMEM : 0;
 }
 

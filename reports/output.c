@@ -237,8 +237,8 @@ static int write_outputs(const struct bw_config *cfg,
                  ? BW_ENOMEM
                  : 0;
         if (rc == 0) {
-            rc = bw_report_write_file(path.data, b->data ? b->data : "",
-                                      b->len);
+            rc =
+                bw_report_write_file(path.data, b->data ? b->data : "", b->len);
         }
         if (rc == 0) {
             res->paths[fmt_index(fmt)] = bw_buf_detach(&path);
@@ -252,8 +252,8 @@ static int write_outputs(const struct bw_config *cfg,
 static int mail(const struct bw_config *cfg, const struct bw_report_run_opts *o,
                 const struct bw_report *r, const struct rendered *x)
 {
-    const struct bw_team_conf *team = o->team ? bw_config_team(cfg, o->team)
-                                              : NULL;
+    const struct bw_team_conf *team =
+        o->team ? bw_config_team(cfg, o->team) : NULL;
     struct bw_strlist to = {NULL, 0};
     struct bw_buf subject = BW_BUF_INIT;
     struct bw_mail m;

@@ -113,8 +113,7 @@ static const struct {
      BW_MU_HOURS},
     {BW_RS_AGEING_WIP, "ticket_age_in_progress", BW_REPORT_SHORT_LIST,
      BW_MU_DAYS},
-    {BW_RS_BLOCKED, "ticket_blocked_over_3d", BW_REPORT_MAX_ITEMS,
-     BW_MU_DAYS},
+    {BW_RS_BLOCKED, "ticket_blocked_over_3d", BW_REPORT_MAX_ITEMS, BW_MU_DAYS},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -203,8 +202,8 @@ void bw_report_free(struct bw_report *r)
     bw_free(r);
 }
 
-int bw_report_new(int year, int week, const char *timezone,
-                  long weeks_of_trend, struct bw_report **out)
+int bw_report_new(int year, int week, const char *timezone, long weeks_of_trend,
+                  struct bw_report **out)
 {
     struct bw_report *r;
 
@@ -375,7 +374,8 @@ static int scope_indicators(struct bw_report_scope *sc,
             continue; /* config.c validated them; be safe anyway */
         }
         for (i = 0; i < n; i++) {
-            if (sc->indicators[i].metric == m && sc->indicators[i].stat == stat) {
+            if (sc->indicators[i].metric == m &&
+                sc->indicators[i].stat == stat) {
                 break;
             }
         }
@@ -625,8 +625,8 @@ static int fill_indicator(struct plan *p, struct bw_report_indicator *in,
     }
     in->this_week = v[p->nweeks - 1];
     in->last_week = v[p->nweeks - 2];
-    in->delta = bw_delta(in->this_week, in->last_week,
-                         in->metric->unit == BW_MU_RATIO);
+    in->delta =
+        bw_delta(in->this_week, in->last_week, in->metric->unit == BW_MU_RATIO);
     in->status = BW_TS_NONE;
     in->last_status = BW_TS_NONE;
     if (in->has_target) {
@@ -647,8 +647,7 @@ static int fill_indicator(struct plan *p, struct bw_report_indicator *in,
     return 0;
 }
 
-static int fill_items(struct bw_report_section *s, const struct pq *q,
-                      int unit)
+static int fill_items(struct bw_report_section *s, const struct pq *q, int unit)
 {
     size_t n = q->res.nitems < q->keep ? q->res.nitems : q->keep;
 

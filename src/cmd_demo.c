@@ -175,15 +175,20 @@ static void show_log(const char *what, const char *path)
 static int unix_connect_ok(const char *path)
 {
     struct sockaddr_un a;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    size_t n = strlen(path);
+    int fd;
     int ok;
 
+    if (n >= sizeof(a.sun_path)) {
+        return 0;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return 0;
     }
     memset(&a, 0, sizeof(a));
     a.sun_family = AF_UNIX;
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+    memcpy(a.sun_path, path, n + 1);
     ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(fd);
     return ok;
@@ -227,8 +232,7 @@ static int start_redis(struct demo *d)
         BW_ERROR("cannot start redis-server: %s", strerror(errno));
         return BW_EIO;
     }
-    for (int waited = 0; waited < WAIT_REDIS_MS && !stopped();
-         waited += 50) {
+    for (int waited = 0; waited < WAIT_REDIS_MS && !stopped(); waited += 50) {
         if (unix_connect_ok(sock)) {
             return 0;
         }
@@ -349,8 +353,7 @@ static int start_apisim(struct demo *d)
         BW_ERROR("cannot start the API simulator: %s", strerror(errno));
         return BW_EIO;
     }
-    for (int waited = 0; waited < WAIT_APISIM_MS && !stopped();
-         waited += 50) {
+    for (int waited = 0; waited < WAIT_APISIM_MS && !stopped(); waited += 50) {
         d->port = read_port(out);
         if (d->port) {
             return 0;
@@ -448,7 +451,8 @@ static void summary(const struct bw_report_run_result *res, double secs)
         if (res->paths[i]) {
             char abs[PATH_MAX];
 
-            printf("  %s\n", realpath(res->paths[i], abs) ? abs : res->paths[i]);
+            printf("  %s\n",
+                   realpath(res->paths[i], abs) ? abs : res->paths[i]);
         }
     }
     printf("\nthis week: %.0f PRs merged, PR cycle time p50 %.1f h, pickup "

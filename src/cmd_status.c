@@ -306,73 +306,68 @@ static int json_lease(struct bw_buf *b, const struct bw_lease_info *l)
          bw_buf_addch(b, ',') ||
          jtime(b, "since", l->since >= 0 ? l->since : BW_TIME_NONE) ||
          bw_buf_addch(b, ',') ||
-         (l->ttl_ms >= 0
-              ? bw_buf_printf(b, "\"expires_in\":%.3f",
-                              (double)l->ttl_ms / 1000.0)
-              : bw_buf_adds(b, "\"expires_in\":null")) ||
+         (l->ttl_ms >= 0 ? bw_buf_printf(b, "\"expires_in\":%.3f",
+                                         (double)l->ttl_ms / 1000.0)
+                         : bw_buf_adds(b, "\"expires_in\":null")) ||
          bw_buf_addch(b, '}');
     return rc ? BW_ENOMEM : 0;
 }
 
 static const char *state(const struct row *r)
 {
-    return !r->known                                ? "unknown"
-           : !r->s.has_run                          ? "never"
-           : r->failed                              ? "failed"
-           : r->stale                               ? "stale"
-                                                    : "ok";
+    return !r->known       ? "unknown"
+           : !r->s.has_run ? "never"
+           : r->failed     ? "failed"
+           : r->stale      ? "stale"
+                           : "ok";
 }
 
 static int json_row(struct bw_buf *b, const struct status *s,
                     const struct row *r)
 {
     const struct bw_source_status *x = &r->s;
-    int rc = bw_buf_addch(b, '{') || jstr(b, "name", r->src->name) ||
-             bw_buf_addch(b, ',') ||
-             jstr(b, "type",
-                  r->src->collector ? r->src->collector->name : "") ||
-             bw_buf_printf(b, ",\"state\":\"%s\",\"failed\":%s,\"stale\":%s,",
-                           state(r), r->failed ? "true" : "false",
-                           r->stale ? "true" : "false") ||
-             jtime(b, "last_run", x->last_run) ||
-             bw_buf_addch(b, ',') ||
-             jstr(b, "last_status", x->status[0] ? x->status : NULL) ||
-             (x->duration >= 0
-                  ? bw_buf_printf(b, ",\"duration\":%.3f,", x->duration)
-                  : bw_buf_adds(b, ",\"duration\":null,")) ||
-             jtime(b, "last_success", x->last_success) ||
-             bw_buf_addch(b, ',') ||
-             (x->last_success == BW_TIME_NONE
-                  ? bw_buf_adds(b, "\"last_success_age\":null,")
-                  : bw_buf_printf(b, "\"last_success_age\":%lld,",
-                                  (long long)(s->now - x->last_success))) ||
-             jtime(b, "last_failure", x->last_failure) ||
-             bw_buf_addch(b, ',') ||
-             jstr(b, "error", x->error[0] ? x->error : NULL) ||
-             bw_buf_printf(b, ",\"stored\":{\"prs\":%ld,\"tickets\":%ld},",
-                           x->prs, x->tickets) ||
-             jlong(b, "items_last_run", r->known ? x->items : -1) ||
-             bw_buf_addch(b, ',') ||
-             jlong(b, "requests", r->known ? x->requests : -1) ||
-             bw_buf_addch(b, ',') ||
-             jlong(b, "not_modified", r->known ? x->not_modified : -1) ||
-             bw_buf_addch(b, ',') ||
-             jlong(b, "quota_left", r->known ? x->quota_left : -1) ||
-             bw_buf_addch(b, ',') || json_lease(b, &x->lease) ||
-             bw_buf_addch(b, ',') || jtime(b, "next_run", s->next_collect) ||
-             bw_buf_addch(b, '}');
+    int rc =
+        bw_buf_addch(b, '{') || jstr(b, "name", r->src->name) ||
+        bw_buf_addch(b, ',') ||
+        jstr(b, "type", r->src->collector ? r->src->collector->name : "") ||
+        bw_buf_printf(b, ",\"state\":\"%s\",\"failed\":%s,\"stale\":%s,",
+                      state(r), r->failed ? "true" : "false",
+                      r->stale ? "true" : "false") ||
+        jtime(b, "last_run", x->last_run) || bw_buf_addch(b, ',') ||
+        jstr(b, "last_status", x->status[0] ? x->status : NULL) ||
+        (x->duration >= 0 ? bw_buf_printf(b, ",\"duration\":%.3f,", x->duration)
+                          : bw_buf_adds(b, ",\"duration\":null,")) ||
+        jtime(b, "last_success", x->last_success) || bw_buf_addch(b, ',') ||
+        (x->last_success == BW_TIME_NONE
+             ? bw_buf_adds(b, "\"last_success_age\":null,")
+             : bw_buf_printf(b, "\"last_success_age\":%lld,",
+                             (long long)(s->now - x->last_success))) ||
+        jtime(b, "last_failure", x->last_failure) || bw_buf_addch(b, ',') ||
+        jstr(b, "error", x->error[0] ? x->error : NULL) ||
+        bw_buf_printf(b, ",\"stored\":{\"prs\":%ld,\"tickets\":%ld},", x->prs,
+                      x->tickets) ||
+        jlong(b, "items_last_run", r->known ? x->items : -1) ||
+        bw_buf_addch(b, ',') ||
+        jlong(b, "requests", r->known ? x->requests : -1) ||
+        bw_buf_addch(b, ',') ||
+        jlong(b, "not_modified", r->known ? x->not_modified : -1) ||
+        bw_buf_addch(b, ',') ||
+        jlong(b, "quota_left", r->known ? x->quota_left : -1) ||
+        bw_buf_addch(b, ',') || json_lease(b, &x->lease) ||
+        bw_buf_addch(b, ',') || jtime(b, "next_run", s->next_collect) ||
+        bw_buf_addch(b, '}');
 
     return rc ? BW_ENOMEM : 0;
 }
 
 static int json_redis(struct bw_buf *b, const struct status *s)
 {
-    int rc = bw_buf_adds(b, "\"redis\":{") || jstr(b, "url", s->url) ||
-             bw_buf_addch(b, ',') ||
-             jstr(b, "prefix",
-                  s->cfg->redis.prefix ? s->cfg->redis.prefix : "bw:") ||
-             bw_buf_printf(b, ",\"reachable\":%s",
-                           s->reachable ? "true" : "false");
+    int rc =
+        bw_buf_adds(b, "\"redis\":{") || jstr(b, "url", s->url) ||
+        bw_buf_addch(b, ',') ||
+        jstr(b, "prefix",
+             s->cfg->redis.prefix ? s->cfg->redis.prefix : "bw:") ||
+        bw_buf_printf(b, ",\"reachable\":%s", s->reachable ? "true" : "false");
 
     if (rc == 0 && s->reachable) {
         rc = bw_buf_addch(b, ',') || jstr(b, "version", s->redis.version) ||
@@ -385,8 +380,7 @@ static int json_redis(struct bw_buf *b, const struct status *s)
              jlong(b, "maxmemory", s->redis.maxmemory) ||
              bw_buf_addch(b, ',') ||
              jstr(b, "maxmemory_policy", s->redis.maxmemory_policy) ||
-             bw_buf_addch(b, ',') ||
-             jlong(b, "uptime", s->redis.uptime);
+             bw_buf_addch(b, ',') || jlong(b, "uptime", s->redis.uptime);
     }
     return rc || bw_buf_addch(b, '}') ? BW_ENOMEM : 0;
 }

@@ -285,16 +285,23 @@ int bw_pidfile_create(const char *path)
             return BW_EIO;
         }
         pid = pidfile_read(path);
-        if ((pid > 0 && pid_is_bellwether(pid)) ||
-            (pid < 0 && pidfile_fresh(path))) {
+        if (pid > 0 && pid_is_bellwether(pid)) {
             BW_ERROR("another bellwether daemon (pid %ld) holds pidfile "
                      "'%s'; stop it first, or give this one another "
                      "--pidfile",
                      pid, path);
             return BW_EBUSY;
         }
-        BW_WARN("removing stale pidfile '%s' (pid %ld is not running)", path,
-                pid);
+        if (pid < 0 && pidfile_fresh(path)) {
+            break;
+        }
+        if (pid > 0) {
+            BW_WARN("removing stale pidfile '%s' (pid %ld is not a running "
+                    "bellwether)",
+                    path, pid);
+        } else {
+            BW_WARN("removing stale pidfile '%s' (it holds no pid)", path);
+        }
         if (unlink(path) != 0 && errno != ENOENT) {
             BW_ERROR("cannot remove stale pidfile '%s': %s; remove it by "
                      "hand",
@@ -385,8 +392,7 @@ struct daemon {
  * A job's one log line, shown at the default level (the daemon's output)
  * and hidden by -q; other INFO lines still need -v.
  */
-static void job_log(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+static void job_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void job_log(const char *fmt, ...)
 {
@@ -499,8 +505,8 @@ static void collect_line(const struct job *j, const struct bw_collect_result *r,
     job_label(j, label, sizeof(label));
     job_when(j, when, sizeof(when));
     if (r->skipped) {
-        job_log("%s (%s): skipped, being collected by %s; %.1f s", label,
-                when, r->holder, secs);
+        job_log("%s (%s): skipped, being collected by %s; %.1f s", label, when,
+                r->holder, secs);
         return;
     }
     if (r->quota_left >= 0) {
@@ -509,13 +515,12 @@ static void collect_line(const struct job *j, const struct bw_collect_result *r,
     job_log("%s (%s): %s%s%s, %ld items in %ld pages, %ld requests (%ld not "
             "modified), quota left %s%s; %.1f s",
             label, when,
-            rc == 0           ? "ok"
+            rc == 0          ? "ok"
             : rc == BW_EINTR ? "interrupted"
                              : "failed",
             rc && rc != BW_EINTR ? ": " : "",
             rc && rc != BW_EINTR ? bw_strerror(rc) : "", r->items, r->pages,
-            r->requests,
-            r->not_modified, quota,
+            r->requests, r->not_modified, quota,
             r->quota_stop ? " (stopped at min_quota_left)" : "", secs);
 }
 
@@ -615,8 +620,7 @@ static int job_report(const struct daemon *d, const struct job *j)
         bw_buf_printf(&line, " failed: %s", bw_strerror(rc));
     }
     first = rc;
-    for (size_t i = 0; st && i < d->cfg->nteams && d->cfg->email.present;
-         i++) {
+    for (size_t i = 0; st && i < d->cfg->nteams && d->cfg->email.present; i++) {
         const struct bw_team_conf *t = &d->cfg->teams[i];
 
         if (bw_store_stop_requested) {
@@ -753,8 +757,8 @@ static void job_failed(struct daemon *d, struct job *j, int status)
     j->failures++;
     job_label(j, label, sizeof(label));
     if (j->kind != BW_JOB_COLLECT) {
-        BW_WARN("%s failed (%s); it runs again at its next slot %s", label,
-                why, utc(d->next[j->kind], t));
+        BW_WARN("%s failed (%s); it runs again at its next slot %s", label, why,
+                utc(d->next[j->kind], t));
         return;
     }
     j->retry_at = bw_retry_at(now, j->failures, d->next[j->kind]);
@@ -800,7 +804,8 @@ static int64_t next_wake(const struct daemon *d)
     int64_t w = BW_TIME_NONE;
 
     for (int k = 0; k < BW_JOB_KINDS; k++) {
-        if (d->next[k] != BW_TIME_NONE && (w == BW_TIME_NONE || d->next[k] < w)) {
+        if (d->next[k] != BW_TIME_NONE &&
+            (w == BW_TIME_NONE || d->next[k] < w)) {
             w = d->next[k];
         }
     }
@@ -841,8 +846,8 @@ static int apply(struct daemon *d, struct bw_config *cfg, int64_t now)
         const char *e = bw_schedule_expr(cfg, k);
 
         if (bw_cron_parse(e, &cron[k], why, sizeof(why)) != 0) {
-            BW_ERROR("bad cron expression '%s' for '%s' in [schedule]: %s",
-                     e, bw_job_name(k), why);
+            BW_ERROR("bad cron expression '%s' for '%s' in [schedule]: %s", e,
+                     bw_job_name(k), why);
             return BW_ECONFIG;
         }
     }
@@ -1014,8 +1019,7 @@ static int loop(struct daemon *d)
             reload(d);
             continue;
         }
-        sleep_ms(d, bw_sched_clock_wait_ms(&d->clk, next_wake(d),
-                                           WAKE_MAX_MS));
+        sleep_ms(d, bw_sched_clock_wait_ms(&d->clk, next_wake(d), WAKE_MAX_MS));
     }
     stop_jobs(d);
     job_log("%s: stopped", sig_name());

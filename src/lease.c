@@ -122,7 +122,8 @@ int bw_lease_parse(const char *value, size_t len, struct bw_lease_info *info)
             *p++ = '\0';
         }
     }
-    if (nf != 4 || *p || f[0][0] == '\0' || strlen(f[0]) >= sizeof(info->host)) {
+    if (nf != 4 || *p || f[0][0] == '\0' ||
+        strlen(f[0]) >= sizeof(info->host)) {
         return BW_EPARSE;
     }
     errno = 0;
@@ -280,14 +281,14 @@ static int compare_and(struct bw_lease *l, const char *op, int *done)
         *done = a.done == 1;
         goto out;
     }
-    rc = st_cmd(&q) || st_args(&q, "EVAL") ||
-                 st_args(&q, strcmp(op, "DEL") == 0 ? release_lua
-                                                    : renew_lua) ||
-                 st_args(&q, "1") ||
-                 st_argkey(&q, l->st, "lease", l->source, NULL) ||
-                 st_args(&q, l->value) || st_argi(&q, l->ttl_ms)
-             ? BW_ENOMEM
-             : 0;
+    rc =
+        st_cmd(&q) || st_args(&q, "EVAL") ||
+                st_args(&q, strcmp(op, "DEL") == 0 ? release_lua : renew_lua) ||
+                st_args(&q, "1") ||
+                st_argkey(&q, l->st, "lease", l->source, NULL) ||
+                st_args(&q, l->value) || st_argi(&q, l->ttl_ms)
+            ? BW_ENOMEM
+            : 0;
     if (rc == 0) {
         rc = st_run(l->st, &q, &r);
     }
@@ -327,8 +328,7 @@ int bw_lease_get(struct bw_store *st, const char *source,
     st_cmdq_init(&q);
     rc = st_cmd(&q) || st_args(&q, "GET") ||
                  st_argkey(&q, st, "lease", source, NULL) || st_cmd(&q) ||
-                 st_args(&q, "PTTL") ||
-                 st_argkey(&q, st, "lease", source, NULL)
+                 st_args(&q, "PTTL") || st_argkey(&q, st, "lease", source, NULL)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {

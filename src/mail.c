@@ -328,8 +328,8 @@ static int load_ca(CURL *e, const char *ca_file, struct bw_buf *ca)
     mark = ca->len;
     errno = 0;
     if (read_file(ca_file, ca) != 0) {
-        BW_ERROR("cannot read [email] ca_file '%s': %s; fix the path",
-                 ca_file, errno ? strerror(errno) : "too large");
+        BW_ERROR("cannot read [email] ca_file '%s': %s; fix the path", ca_file,
+                 errno ? strerror(errno) : "too large");
         return BW_ECONFIG;
     }
     if (strstr(ca->data + mark, "-----BEGIN CERTIFICATE-----") == NULL) {
@@ -354,8 +354,8 @@ static int add_header(struct curl_slist **l, const char *line)
 
 /* Date, From, To, Subject, Message-ID (curl adds MIME-Version). */
 static int build_headers(const struct bw_email_conf *conf,
-                         const struct bw_mail *m,
-                         const struct bw_strlist *to, struct curl_slist **l)
+                         const struct bw_mail *m, const struct bw_strlist *to,
+                         struct curl_slist **l)
 {
     struct bw_buf h = BW_BUF_INIT;
     unsigned char rnd[8] = {0};
@@ -382,8 +382,8 @@ static int build_headers(const struct bw_email_conf *conf,
     }
     rc = rc || add_header(l, h.data);
     bw_buf_reset(&h);
-    rc = rc || bw_buf_adds(&h, "Subject: ") || bw_mail_subject(&h, m->subject) ||
-         add_header(l, h.data);
+    rc = rc || bw_buf_adds(&h, "Subject: ") ||
+         bw_mail_subject(&h, m->subject) || add_header(l, h.data);
     bw_buf_reset(&h);
     rc = rc ||
          bw_buf_printf(&h,
@@ -478,9 +478,10 @@ static int setup(CURL *e, struct sender *s, const struct bw_email_conf *conf,
                  const struct bw_buf *ca)
 {
     int smtps = strncasecmp(conf->smtp_url, "smtps://", 8) == 0;
-    long use_ssl = s->creds && !smtps && !bw_mail_url_is_loopback(conf->smtp_url)
-                       ? (long)CURLUSESSL_ALL
-                       : (long)CURLUSESSL_TRY;
+    long use_ssl =
+        s->creds && !smtps && !bw_mail_url_is_loopback(conf->smtp_url)
+            ? (long)CURLUSESSL_ALL
+            : (long)CURLUSESSL_TRY;
     char from[300];
     CURLcode c = CURLE_OK;
 

@@ -47,12 +47,14 @@ void bw_stats_compute(double *v, size_t n, struct bw_stats *out)
     size_t m = 0;
 
     /* drop NANs, keeping the order irrelevant: they are sorted next */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; v != NULL && i < n; i++) {
         if (!isnan(v[i])) {
             v[m++] = v[i];
         }
     }
-    qsort(v, m, sizeof(*v), cmp_double);
+    if (m > 1) {
+        qsort(v, m, sizeof(*v), cmp_double);
+    }
     memset(out, 0, sizeof(*out));
     out->count = m;
     for (size_t i = 0; i < m; i++) {

@@ -126,8 +126,7 @@ static int scope_tag(struct bw_buf *b, const char *team)
         return bw_buf_adds(b, "org");
     }
     rc = bw_buf_adds(b, "team:");
-    for (const unsigned char *p = (const unsigned char *)team; !rc && *p;
-         p++) {
+    for (const unsigned char *p = (const unsigned char *)team; !rc && *p; p++) {
         if (*p == '{' || *p == '}' || *p == '%' || *p < 0x20 || *p == 0x7F) {
             rc = bw_buf_printf(b, "%%%02X", *p);
         } else {
@@ -159,8 +158,8 @@ static int put_report_cmds(struct st_cmdq *q, struct bw_store *st,
                    st_args(q, "week") || st_args(q, r->week_name) ||
                    st_args(q, "team") ||
                    st_args(q, r->main.team ? r->main.team : "") ||
-                   st_args(q, "generated_at") || st_args(q, gen) ||
-                   st_cmd(q) || st_args(q, "HSETNX") ||
+                   st_args(q, "generated_at") || st_args(q, gen) || st_cmd(q) ||
+                   st_args(q, "HSETNX") ||
                    st_argkey(q, st, "report", tag, r->week_name) ||
                    st_args(q, "first_generated_at") || st_args(q, gen) ||
                    st_cmd(q) || st_args(q, "HINCRBY") ||
@@ -172,11 +171,11 @@ static int put_report_cmds(struct st_cmdq *q, struct bw_store *st,
                    st_args(q, start) || st_args(q, r->week_name) ||
                    /* every generation, newest first, bounded */
                    st_cmd(q) || st_args(q, "LPUSH") ||
-                   st_argkey(q, st, "report", tag, "log") ||
-                   st_args(q, line) || st_cmd(q) || st_args(q, "LTRIM") ||
-                   st_argkey(q, st, "report", tag, "log") ||
-                   st_args(q, "0") || st_argi(q, REPORT_LOG_MAX - 1) ||
-                   st_cmd(q) || st_args(q, "EXEC")
+                   st_argkey(q, st, "report", tag, "log") || st_args(q, line) ||
+                   st_cmd(q) || st_args(q, "LTRIM") ||
+                   st_argkey(q, st, "report", tag, "log") || st_args(q, "0") ||
+                   st_argi(q, REPORT_LOG_MAX - 1) || st_cmd(q) ||
+                   st_args(q, "EXEC")
                ? BW_ENOMEM
                : 0;
 }
@@ -216,8 +215,8 @@ int bw_store_report_put(struct bw_store *st, const struct bw_report *r,
     return rc;
 }
 
-int bw_store_report_get(struct bw_store *st, const char *team,
-                        const char *week, int json, char **out)
+int bw_store_report_get(struct bw_store *st, const char *team, const char *week,
+                        int json, char **out)
 {
     struct bw_buf tag = BW_BUF_INIT;
     struct st_cmdq q;

@@ -750,8 +750,10 @@ static const struct bw_spell *within(const struct bw_spell *v, size_t n,
 
 int bw_pr_row_open_at(const struct bw_pr_row *r, int64_t t)
 {
+    /* opened before t; a later reopening at t itself counts, as a close
+       at t does (the state at an instant includes events at it) */
     for (size_t i = 0; i < r->nopen; i++) {
-        if (r->open[i].start < t &&
+        if ((i == 0 ? r->open[i].start < t : r->open[i].start <= t) &&
             (r->open[i].end == BW_NOTIME || t < r->open[i].end)) {
             return 1;
         }

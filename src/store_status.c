@@ -100,8 +100,8 @@ static int count_items(struct bw_store *st, const char *source,
     int rc = 0;
 
     st_cmdq_init(&q);
-    for (size_t i = 0; rc == 0 && scopes->type == REDIS_REPLY_ARRAY &&
-                       i < scopes->elements;
+    for (size_t i = 0;
+         rc == 0 && scopes->type == REDIS_REPLY_ARRAY && i < scopes->elements;
          i++) {
         const redisReply *t = scopes->element[i];
 
@@ -178,8 +178,7 @@ int bw_status_info_field(const char *info, size_t len, const char *name,
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *le = eol ? eol : end;
 
-        if ((size_t)(le - p) > nl && memcmp(p, name, nl) == 0 &&
-            p[nl] == ':') {
+        if ((size_t)(le - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == ':') {
             size_t vl = (size_t)(le - p) - nl - 1;
 
             if (vl > 0 && p[nl + 1 + vl - 1] == '\r') {

@@ -116,7 +116,7 @@ int bw_pidfile_create(const char *path);
 /* Remove path if it still holds our pid. */
 void bw_pidfile_remove(const char *path);
 
-/* ---- the daemon ------------------------------------------------------------ */
+/* ---- the daemon -------------------------------------------------------- */
 
 struct bw_daemon_opts {
     const char *config_path; /* the file to read again on SIGHUP */

@@ -39,8 +39,8 @@ struct bw_store;
 #define BW_LEASE_HOLDER_MAX 320
 
 struct bw_lease {
-    struct bw_store *st; /* borrowed */
-    char *source;        /* owned copy of the [source] name */
+    struct bw_store *st;                  /* borrowed */
+    char *source;                         /* owned copy of the [source] name */
     char value[BW_LEASE_HOLDER_MAX + 48]; /* "HOST PID SINCE TOKEN" */
     int held;                             /* 1 between acquire and release */
     int lost;                             /* a renewal failed */

@@ -85,7 +85,7 @@ struct bw_report_section {
     const struct bw_metric *item_metric; /* whose items; or NULL */
     int item_unit; /* enum bw_metric_unit of item values (the engine's
                       bw_query_item_value_doc(): hours waiting, days) */
-    struct bw_report_item *items;        /* largest value first */
+    struct bw_report_item *items; /* largest value first */
     size_t nitems;
     size_t items_total; /* before the cut to BW_REPORT_MAX_ITEMS / short */
 };
@@ -116,8 +116,8 @@ struct bw_report_scope {
 
 /* The freshness of one source at the week's end. */
 struct bw_report_source {
-    char *name; /* [source NAME] */
-    char *type; /* "github", "jira", ... */
+    char *name;           /* [source NAME] */
+    char *type;           /* "github", "jira", ... */
     int64_t last_success; /* BW_TIME_NONE: never */
     int64_t last_run;     /* BW_TIME_NONE: never */
     int failed;           /* its last run failed */
@@ -128,15 +128,15 @@ struct bw_report_source {
 struct bw_report {
     int year, week;
     char week_name[BW_TIME_BUFSZ]; /* "2026-W46" */
-    int64_t start, end; /* [start, end): the week in the report zone */
-    char *timezone;     /* [report] timezone */
+    int64_t start, end;   /* [start, end): the week in the report zone */
+    char *timezone;       /* [report] timezone */
     int64_t generated_at; /* bw_now() */
     long weeks_of_trend;
     long stale_after; /* seconds */
     unsigned subjects;
     struct bw_report_source *sources;
     size_t nsources;
-    struct bw_report_scope main; /* the organisation, or --team's team */
+    struct bw_report_scope main;   /* the organisation, or --team's team */
     struct bw_report_scope *teams; /* one per [team] for the organisation */
     size_t nteams;
 };
@@ -162,8 +162,8 @@ void bw_report_free(struct bw_report *r);
 /* An empty model for week (year, week) in the current zone, to be filled
  * by hand (tests) or by bw_report_build(). Caller frees with
  * bw_report_free(). 0, BW_EPARSE (bad week) or BW_ENOMEM. */
-int bw_report_new(int year, int week, const char *timezone,
-                  long weeks_of_trend, struct bw_report **out);
+int bw_report_new(int year, int week, const char *timezone, long weeks_of_trend,
+                  struct bw_report **out);
 
 /* The leading indicators every report shows (then any metric with a
  * [target]): NULL-name-ended {metric, stat} pairs. */
@@ -253,20 +253,20 @@ int bw_report_write_file(const char *path, const char *data, size_t len);
 
 /* What `report` (and the daemon, and the demo) asks for. */
 struct bw_report_run_opts {
-    int year, week;   /* 0, 0: the last complete week before now */
-    const char *team; /* NULL: the organisation */
-    int formats;      /* BW_RF_* mask; 0: md (all three into out_dir) */
-    const char *out;  /* --out FILE or "-"; NULL: out_dir, else stdout */
+    int year, week;      /* 0, 0: the last complete week before now */
+    const char *team;    /* NULL: the organisation */
+    int formats;         /* BW_RF_* mask; 0: md (all three into out_dir) */
+    const char *out;     /* --out FILE or "-"; NULL: out_dir, else stdout */
     const char *out_dir; /* overrides [report] out_dir when set */
-    int email;        /* also mail it ([email]) */
-    int no_store;     /* do not keep a copy in Redis */
+    int email;           /* also mail it ([email]) */
+    int no_store;        /* do not keep a copy in Redis */
 };
 
 /* What a run produced, for the caller's summary. */
 struct bw_report_run_result {
     char week_name[BW_TIME_BUFSZ];
-    char *paths[3]; /* files written, in md, html, json order; NULL */
-    int mailed;     /* the message was accepted by the server */
+    char *paths[3];           /* files written, in md, html, json order; NULL */
+    int mailed;               /* the message was accepted by the server */
     struct bw_report *report; /* the model (owned: release frees it) */
 };
 void bw_report_run_result_release(struct bw_report_run_result *res);
@@ -308,7 +308,7 @@ int bw_store_report_put(struct bw_store *st, const struct bw_report *r,
                         size_t json_len);
 /* The stored Markdown (or JSON with json set) of a week, for tests and
  * tools: *out is a copy (caller frees with bw_free()), NULL when none. */
-int bw_store_report_get(struct bw_store *st, const char *team,
-                        const char *week, int json, char **out);
+int bw_store_report_get(struct bw_store *st, const char *team, const char *week,
+                        int json, char **out);
 
 #endif

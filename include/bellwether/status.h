@@ -42,13 +42,13 @@ int bw_status_source(struct bw_store *st, const char *source,
                      struct bw_source_status *out);
 
 struct bw_redis_status {
-    char version[32];            /* redis_version */
-    char mode[32];               /* redis_mode: standalone, cluster, ... */
-    long long used_memory;       /* bytes; -1 unknown */
-    long long used_memory_peak;  /* bytes; -1 unknown */
-    long long maxmemory;         /* bytes, 0: no limit; -1 unknown */
-    char maxmemory_policy[32];   /* noeviction, allkeys-lru, ... */
-    long long uptime;            /* seconds; -1 unknown */
+    char version[32];           /* redis_version */
+    char mode[32];              /* redis_mode: standalone, cluster, ... */
+    long long used_memory;      /* bytes; -1 unknown */
+    long long used_memory_peak; /* bytes; -1 unknown */
+    long long maxmemory;        /* bytes, 0: no limit; -1 unknown */
+    char maxmemory_policy[32];  /* noeviction, allkeys-lru, ... */
+    long long uptime;           /* seconds; -1 unknown */
 };
 
 /* INFO server and INFO memory, one round trip. 0 or a store status. */

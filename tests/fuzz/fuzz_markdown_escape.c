@@ -124,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     cmark_gfm_core_extensions_ensure_registered();
     p = cmark_parser_new(CMARK_OPT_DEFAULT);
-    cmark_parser_attach_syntax_extension(p, cmark_find_syntax_extension("table"));
+    cmark_parser_attach_syntax_extension(p,
+                                         cmark_find_syntax_extension("table"));
     cmark_parser_attach_syntax_extension(
         p, cmark_find_syntax_extension("strikethrough"));
     cmark_parser_feed(p, md.data, md.len);

@@ -34,7 +34,7 @@ FL_SCALE=${BW_FAULT_SCALE:-tiny}
 # the same "now", so every dump is comparable
 FL_NOW=1794787200
 BELLWETHER_NOW=$FL_NOW
-FL_SINCE=2026-05-20
+FL_SINCE=2025-11-16
 FL_TOKEN=fl-gh-token-4c1d
 FL_JTOKEN=fl-jira-token-9e2b
 FL_JEMAIL=bot@acme.com

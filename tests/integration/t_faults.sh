@@ -340,6 +340,53 @@ if [ -n "$USE_jira" ]; then
         --faults jira:ratelimit@5 --reset-in 3600
 fi
 
+# ---- a hostile server: what the simulator never sends -----------------------
+
+# hostile MODE WANT LIMIT: collect acme/api from hostile_api.py in MODE;
+# exit WANT within LIMIT seconds, no crash (the ASan pass runs this too).
+hostile()
+{
+    fl_hostile "$1"
+    CASE=$((CASE + 1))
+    cat >"$BW_TMP/case$CASE.ini" <<EOF
+[redis]
+url = $REDIS_URL
+prefix = case$CASE:
+
+[source gh]
+type = github
+api_url = $HOSTILE_URL
+repos = acme/api
+token_env = GITHUB_TOKEN
+max_rate_wait = 5s
+EOF
+    _hl=$FL_LIMIT
+    FL_LIMIT=$3
+    fl_collect "$BW_TMP/case$CASE.ini"
+    FL_LIMIT=$_hl
+    _hn=$(grep -c . "$HOSTILE_LOG")
+    if [ "$FL_RC" = "$2" ]; then
+        ok "hostile server, $1: exit $2 after $_hn requests (${FL_SECS}s)"
+    elif [ "$FL_RC" = 124 ] || [ "$FL_RC" = 137 ]; then
+        not_ok "hostile server, $1: the collect ends by itself" \
+            "still running after $3 s and $_hn requests"
+    else
+        not_ok "hostile server, $1: exit $2" "exit status $FL_RC" \
+            "$(bw_last_output)"
+    fi
+}
+
+if [ -n "$USE_gh" ]; then
+    hostile reset-huge 1 30
+    hostile reset-garbage 1 30
+    hostile retry-huge 1 30
+    hostile retry-date-far 1 30
+    hostile huge-body 1 30
+    hostile deep-json 1 30
+    # a next page that is the same page again must not be walked forever
+    hostile link-loop 1 20
+fi
+
 # ---- reports: a full report directory -------------------------------------
 
 # The reports of the clean GitHub (or Jira) store for one week, into DIR.

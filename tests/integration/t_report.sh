@@ -111,6 +111,19 @@ else
         "$(head -n 25 "$BW_TMP/truth.out")"
 fi
 
+# the same store in another zone: weeks cut at Berlin's midnights, the
+# trends across both daylight-saving changes (2026-W13 and 2026-W43)
+sed -e 's|^timezone = UTC$|timezone = Europe/Berlin|' \
+    -e 's|^weeks_of_trend = 12$|weeks_of_trend = 6|' "$CFG" >"$BW_TMP/berlin.ini"
+if "$BW_PYTHON" "$BW_ROOT/tests/integration/report_truth_check.py" \
+    --url "$APISIM_URL" --config "$BW_TMP/berlin.ini" --now "$NOW" \
+    --bellwether "$TEST_PREFIX $BW_BIN -c $BW_TMP/berlin.ini" \
+    --week 2026-W44 --week 2026-W15 >"$BW_TMP/truth2.out" 2>&1; then
+    ok "in Europe/Berlin across DST changes too ($(tail -n 1 "$BW_TMP/truth2.out"))"
+else
+    not_ok "in Europe/Berlin across DST changes too" "$(head -n 25 "$BW_TMP/truth2.out")"
+fi
+
 # ---- files, stdout, Redis -----------------------------------------------------
 check "report writes into [report] out_dir" bw_run -c "$CFG" report
 for ext in md html json; do

@@ -178,8 +178,7 @@ static int start_server(void **state)
 
 static int stop_server(void **state)
 {
-    static const char *const files[] = {"redis.conf", "redis.log",
-                                        "dump.rdb"};
+    static const char *const files[] = {"redis.conf", "redis.log", "dump.rdb"};
     char p[512];
 
     (void)state;
@@ -293,8 +292,7 @@ static void test_parse(void **state)
         {"h 1 x t", 0, "h", 1, -1, "h pid 1"},
         {"", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h 1 2", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
-        {"h 1 2 t extra", BW_EPARSE, "unknown", -1, -1,
-         "an unknown process"},
+        {"h 1 2 t extra", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h -5 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h 12x 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
     };
@@ -541,7 +539,9 @@ static void test_redis_down(void **state)
 /* Many processes at once: exactly one takes the lease. */
 static void test_race(void **state)
 {
-    enum { N = 12 };
+    enum {
+        N = 12
+    };
     pid_t kids[N];
     int won = 0, busy = 0;
     int go[2];

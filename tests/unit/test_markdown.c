@@ -151,7 +151,8 @@ static void test_link(void **state)
     bw_buf_reset(&b);
     /* a destination cannot end early, open a cell or hold a blank */
     assert_int_equal(bw_md_link(&b, "k", "https://x.test/a b)c|d<e>\"\n"), 0);
-    assert_string_equal(b.data, "[k](https://x.test/a%20b%29c%7Cd%3Ce%3E%22%0A)");
+    assert_string_equal(b.data,
+                        "[k](https://x.test/a%20b%29c%7Cd%3Ce%3E%22%0A)");
     bw_buf_reset(&b);
     /* only http(s): the text alone otherwise */
     assert_int_equal(bw_md_link(&b, "k", "javascript:alert(1)"), 0);
@@ -204,7 +205,8 @@ static void collect_text(cmark_node *doc, struct bw_buf *out)
             bw_buf_addch(out, '\n');
         } else if (t == CMARK_NODE_LINK || t == CMARK_NODE_IMAGE ||
                    t == CMARK_NODE_HTML_INLINE || t == CMARK_NODE_EMPH ||
-                   t == CMARK_NODE_STRONG || strcmp(tname, "strikethrough") == 0) {
+                   t == CMARK_NODE_STRONG ||
+                   strcmp(tname, "strikethrough") == 0) {
             print_error("unexpected %s node\n", tname);
             fail();
         }
@@ -218,7 +220,8 @@ static cmark_node *parse_gfm(const char *md, cmark_parser **pp)
 
     cmark_gfm_core_extensions_ensure_registered();
     p = cmark_parser_new(CMARK_OPT_DEFAULT);
-    cmark_parser_attach_syntax_extension(p, cmark_find_syntax_extension("table"));
+    cmark_parser_attach_syntax_extension(p,
+                                         cmark_find_syntax_extension("table"));
     cmark_parser_attach_syntax_extension(
         p, cmark_find_syntax_extension("strikethrough"));
     cmark_parser_feed(p, md, strlen(md));
@@ -251,8 +254,8 @@ static void check_literal(const char *h)
         doc = parse_gfm(md.data, &p);
         collect_text(doc, &got);
         /* the second table frame has a cell "1" before ours */
-        bw_buf_printf(&exp, "%s%sx %s y", f == 4 ? "ab" : "",
-                      f == 4 ? "1" : "", want);
+        bw_buf_printf(&exp, "%s%sx %s y", f == 4 ? "ab" : "", f == 4 ? "1" : "",
+                      want);
         if (f == 3) {
             bw_buf_reset(&exp);
             bw_buf_printf(&exp, "colx %s y", want);
@@ -286,7 +289,7 @@ static char *html_text(const char *html)
 {
     static const struct {
         const char *ent, *ch;
-    } ents[] = {{"&lt;", "<"},   {"&gt;", ">"},   {"&amp;", "&"},
+    } ents[] = {{"&lt;", "<"},    {"&gt;", ">"},  {"&amp;", "&"},
                 {"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"}};
     struct bw_buf b = BW_BUF_INIT;
     const char *p = html;

@@ -42,8 +42,9 @@ static void set_items(struct bw_report_section *s, const struct bw_metric *m,
 
         snprintf(key, sizeof(key), i == 0 ? "acme/api#%zu" : "OPS-%zu", i + 7);
         s->items[i].key = xstrdup(key);
-        s->items[i].url = xstrdup(i == 1 ? "javascript:alert(1)"
-                                         : "https://github.com/acme/api/pull/7");
+        s->items[i].url =
+            xstrdup(i == 1 ? "javascript:alert(1)"
+                           : "https://github.com/acme/api/pull/7");
         s->items[i].title = xstrdup(i == 0 ? HOSTILE_TITLE : "plain title");
         s->items[i].value = 10.25 * (double)(n - i);
     }
@@ -71,8 +72,8 @@ static void set_indicator(struct bw_report_indicator *in, const char *metric,
     in->ntrend = n;
     in->this_week = trend[n - 1];
     in->last_week = trend[n - 2];
-    in->delta = bw_delta(in->this_week, in->last_week,
-                         in->metric->unit == BW_MU_RATIO);
+    in->delta =
+        bw_delta(in->this_week, in->last_week, in->metric->unit == BW_MU_RATIO);
     in->status = status;
 }
 
@@ -189,10 +190,10 @@ static void test_markdown_rules(void **state)
     assert_non_null(strstr(md, "**Source ji\\*ra**: its last run failed"));
     /* indicators: one decimal for hours, whole percentages, pp for rates,
        an en dash for no data, sparklines with a blank for no data */
-    assert_non_null(strstr(
-        md, "| PR pickup time (review latency), p50 | 31.2 h | 12.0 h | "
-            "+160% | ` \xE2\x96\x81\xE2\x96\x81\xE2\x96\x88` | "
-            "\xE2\x89\xA4 8.0 h | \xF0\x9F\x94\xB4 off track |"));
+    assert_non_null(
+        strstr(md, "| PR pickup time (review latency), p50 | 31.2 h | 12.0 h | "
+                   "+160% | ` \xE2\x96\x81\xE2\x96\x81\xE2\x96\x88` | "
+                   "\xE2\x89\xA4 8.0 h | \xF0\x9F\x94\xB4 off track |"));
     assert_non_null(strstr(md, "| Unreviewed merges | 12% | 5% | +8 pp |"));
     assert_non_null(strstr(md, "| Ticket cycle time, p50 | \xE2\x80\x93 | "
                                "\xE2\x80\x93 | \xE2\x80\x93 | \xE2\x80\x93 | "
@@ -263,9 +264,9 @@ static void test_html(void **state)
     assert_non_null(strstr(html.data, "&lt;script&gt;a&lt;/script&gt;"));
     assert_non_null(strstr(html.data, "Fix | pipe **b** [x](y)"));
     assert_non_null(strstr(html.data, "a\\@b.co l2"));
-    assert_non_null(
-        strstr(html.data, "<title>bellwether weekly report 2026-W46 "
-                          "(2026-11-09 to 2026-11-15)</title>"));
+    assert_non_null(strstr(html.data,
+                           "<title>bellwether weekly report 2026-W46 "
+                           "(2026-11-09 to 2026-11-15)</title>"));
     assert_non_null(strstr(html.data, "<table style=\""));
     assert_non_null(strstr(html.data, "<th style=\""));
     assert_non_null(strstr(html.data, "<a style=\"color:#0969da\" href=\""
@@ -314,8 +315,8 @@ static void check_scope_json(const cJSON *sc)
     assert_int_equal(cJSON_GetArraySize(secs), BW_RS_COUNT);
     s0 = cJSON_GetArrayItem(secs, 0);
     assert_string_equal(get(s0, "title")->valuestring, "Pull requests");
-    assert_true(cJSON_IsNull(
-        get(cJSON_GetArrayItem(get(s0, "values"), 1), "value")));
+    assert_true(
+        cJSON_IsNull(get(cJSON_GetArrayItem(get(s0, "values"), 1), "value")));
     items = get(cJSON_GetArrayItem(secs, BW_RS_AWAITING_REVIEW), "items");
     assert_int_equal(cJSON_GetArraySize(items), 2);
     it0 = cJSON_GetArrayItem(items, 0);
@@ -349,8 +350,8 @@ static void test_json(void **state)
                         "2026-11-16T00:00:00Z");
     assert_true(cJSON_IsNull(get(root, "team")));
     assert_int_equal(cJSON_GetArraySize(get(root, "sources")), 2);
-    assert_true(
-        cJSON_IsTrue(get(cJSON_GetArrayItem(get(root, "sources"), 1), "stale")));
+    assert_true(cJSON_IsTrue(
+        get(cJSON_GetArrayItem(get(root, "sources"), 1), "stale")));
     check_scope_json(root);
     teams = get(root, "teams");
     check_scope_json(get(teams, HOSTILE_TEAM));
@@ -365,10 +366,10 @@ static void test_json_string(void **state)
     struct bw_buf b = BW_BUF_INIT;
 
     (void)state;
-    assert_int_equal(bw_report_json_string(&b, "a\"b\\c\n\x01\xFF\xF0\x9F\x9A\x80"),
-                     0);
-    assert_string_equal(b.data,
-                        "\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xF0\x9F\x9A\x80\"");
+    assert_int_equal(
+        bw_report_json_string(&b, "a\"b\\c\n\x01\xFF\xF0\x9F\x9A\x80"), 0);
+    assert_string_equal(
+        b.data, "\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xF0\x9F\x9A\x80\"");
     bw_buf_reset(&b);
     assert_int_equal(bw_report_json_string(&b, NULL), 0);
     assert_string_equal(b.data, "null");
@@ -525,8 +526,8 @@ static void test_write_file_size_limit(void **state)
 static void test_writers_torture(void **state)
 {
     struct bw_report *r = model();
-    int (*writers[])(const struct bw_report *, struct bw_buf *) = {
-        bw_report_markdown, bw_report_json};
+    int (*writers[])(const struct bw_report *,
+                     struct bw_buf *) = {bw_report_markdown, bw_report_json};
 
     (void)state;
     for (size_t w = 0; w < 2; w++) {

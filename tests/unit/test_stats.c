@@ -36,6 +36,9 @@ static void test_percentile_edges(void **state)
     (void)state;
     bw_stats_compute(one, 1, &s);
     assert_true(s.p50 == 7 && s.p99 == 7);
+    bw_stats_compute(NULL, 0, &s);
+    assert_int_equal(s.count, 0);
+    assert_true(isnan(s.p50));
     bw_stats_compute(nan_only, 2, &s);
     assert_int_equal(s.count, 0);
     assert_true(isnan(s.p50) && isnan(s.mean) && isnan(s.min));
