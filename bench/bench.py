@@ -421,6 +421,14 @@ class Table:
         return "\n".join(lines)
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return "?"
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -821,6 +829,7 @@ def main():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    load0 = loadavg()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     table = build_table(args, date)
     notes = []
@@ -849,13 +858,17 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     missed = [r for r in table.rows if r.met() is False]
+    notes.append("Load average (1 min) when the run started: %s on %d "
+                 "CPUs, which bellwether shares with the simulator and "
+                 "Redis; other work on the machine shows in the CPU and "
+                 "wall figures." % (load0, os.cpu_count() or 0))
     if args.large != "large":
         notes.append("The large phase ran at %s, not at the issues' large "
                      "scale (100×1000 PRs, 10×5000 tickets)." % args.large)
     for r in missed:
-        notes.append("MISSED: %s (%s): %s %s, target %s." % (
+        notes.append("MISSED: %s, %s: %s %s, target %s %s." % (
             r.name, r.scale, r.value_text(), r.unit,
-            r.target_text().replace(" (MISSED)", "")))
+            r.target_text().replace(" (MISSED)", ""), r.unit))
     print(table.markdown())
     for n in notes:
         print("- " + n)

@@ -273,6 +273,7 @@ static int mail(const struct bw_config *cfg, const struct bw_report_run_opts *o,
     m.html = x->html.data;
     m.html_len = x->html.len;
     m.date = r->generated_at;
+    m.stop = &bw_store_stop_requested;
     if (rc == 0) {
         rc = bw_mail_send(&cfg->email, &m);
     }
@@ -322,6 +323,9 @@ int bw_report_run(struct bw_store *st, const struct bw_config *cfg,
     if (rc == 0 && !o->no_store && !bw_store_is_empty(st)) {
         rc = bw_store_report_put(st, r, x.md.data, x.md.len, x.json.data,
                                  x.json.len);
+    }
+    if (rc == 0 && o->email && bw_store_stop_requested) {
+        rc = BW_EINTR;
     }
     if (rc == 0 && o->email) {
         rc = mail(cfg, o, r, &x);

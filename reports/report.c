@@ -30,6 +30,7 @@
 #include "bellwether/mem.h"
 #include "bellwether/query.h"
 #include "bellwether/report.h"
+#include "bellwether/status.h"
 #include "bellwether/store.h"
 
 /* ------------------------------------------------------------ the tables */
@@ -730,6 +731,53 @@ static int fill_scope(struct plan *p, struct bw_report_scope *sc)
     return rc;
 }
 
+/* ------------------------------------------------------------- freshness */
+
+/*
+ * Each source's last run (P run:{SRC}, through bw_status_source()): its
+ * last success, stale when older than stale_after at the week's end (or
+ * now, for the current week) or never; failed when its last run did not
+ * end "ok".
+ */
+static int fill_sources(struct bw_store *st, const struct bw_config *cfg,
+                        struct bw_report *r)
+{
+    int64_t at = r->generated_at != BW_TIME_NONE && r->generated_at < r->end
+                     ? r->generated_at
+                     : r->end;
+    int rc = 0;
+
+    if (cfg->nsources == 0) {
+        return 0;
+    }
+    r->sources = bw_calloc(cfg->nsources, sizeof(*r->sources));
+    if (r->sources == NULL) {
+        return BW_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < cfg->nsources; i++) {
+        const struct bw_source_conf *src = &cfg->sources[i];
+        struct bw_report_source *s = &r->sources[r->nsources++];
+        struct bw_source_status ss;
+
+        s->name = bw_strdup(src->name);
+        s->type = bw_strdup(src->collector ? src->collector->name : "");
+        if (s->name == NULL || s->type == NULL) {
+            return BW_ENOMEM;
+        }
+        memset(&ss, 0, sizeof(ss));
+        rc = bw_status_source(st, src->name, &ss);
+        if (rc) {
+            break;
+        }
+        s->last_success = ss.has_run ? ss.last_success : BW_TIME_NONE;
+        s->last_run = ss.has_run ? ss.last_run : BW_TIME_NONE;
+        s->failed = ss.has_run && ss.status[0] && strcmp(ss.status, "ok") != 0;
+        s->stale = s->last_success == BW_TIME_NONE ||
+                   at - s->last_success > r->stale_after;
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------------ build */
 
 /* Which subjects the configured sources bring. */
@@ -788,50 +836,37 @@ static int pick_week(const struct bw_report_opts *o, int *y, int *w)
     return 0;
 }
 
-int bw_report_build(struct bw_store *st, const struct bw_config *cfg,
-                    const struct bw_report_opts *o, struct bw_report **out)
+/* The scopes: the organisation (or --team's team), then each [team]. */
+static int setup_scopes(struct bw_report *r, const struct bw_config *cfg,
+                        const struct bw_report_opts *o)
 {
-    struct bw_report *r = NULL;
-    struct plan p;
-    unsigned subjects = config_subjects(cfg);
-    int y = 0, w = 0;
-    int rc;
+    int rc = setup_scope(&r->main, o->team, r->subjects, cfg);
 
-    *out = NULL;
-    memset(&p, 0, sizeof(p));
-    if (o->team && bw_config_team(cfg, o->team) == NULL) {
-        BW_ERROR("unknown team '%s'; add a [team %s] section or pick one "
-                 "the config has",
-                 o->team, o->team);
-        return BW_EUSAGE;
-    }
-    rc = pick_week(o, &y, &w);
-    if (rc == 0) {
-        rc = bw_report_new(y, w, cfg->report.timezone,
-                           cfg->report.weeks_of_trend, &r);
-    }
-    if (rc) {
-        return rc == BW_EPARSE ? BW_EUSAGE : rc;
-    }
-    r->generated_at = o->now;
-    r->stale_after = cfg->report.stale_after;
-    r->subjects = subjects;
-    rc = setup_scope(&r->main, o->team, subjects, cfg);
     if (rc == 0 && o->team == NULL && !o->no_teams && cfg->nteams) {
         r->teams = bw_calloc(cfg->nteams, sizeof(*r->teams));
         rc = r->teams ? 0 : BW_ENOMEM;
         for (size_t i = 0; rc == 0 && i < cfg->nteams; i++) {
             r->nteams++;
-            rc = setup_scope(&r->teams[i], cfg->teams[i].name, subjects, cfg);
+            rc =
+                setup_scope(&r->teams[i], cfg->teams[i].name, r->subjects, cfg);
         }
     }
+    return rc;
+}
+
+/* Plan every scope's queries, scan the store once, fill the model. */
+static int run_plan(struct bw_store *st, const struct bw_config *cfg,
+                    struct bw_report *r, int64_t now)
+{
+    struct plan p;
+    int rc = 0;
+
+    memset(&p, 0, sizeof(p));
     p.cfg = cfg;
     p.r = r;
-    p.now = o->now;
+    p.now = now;
     p.nweeks = (size_t)(r->weeks_of_trend > 2 ? r->weeks_of_trend : 2);
-    if (rc == 0) {
-        rc = plan_scope(&p, &r->main);
-    }
+    rc = plan_scope(&p, &r->main);
     for (size_t i = 0; rc == 0 && i < r->nteams; i++) {
         rc = plan_scope(&p, &r->teams[i]);
     }
@@ -850,10 +885,42 @@ int bw_report_build(struct bw_store *st, const struct bw_config *cfg,
     for (size_t i = 0; rc == 0 && i < r->nteams; i++) {
         rc = fill_scope(&p, &r->teams[i]);
     }
-    if (rc == 0) {
-        rc = bw_store_report_sources(st, cfg, r);
-    }
     plan_release(&p);
+    return rc;
+}
+
+int bw_report_build(struct bw_store *st, const struct bw_config *cfg,
+                    const struct bw_report_opts *o, struct bw_report **out)
+{
+    struct bw_report *r = NULL;
+    int y = 0, w = 0;
+    int rc;
+
+    *out = NULL;
+    if (o->team && bw_config_team(cfg, o->team) == NULL) {
+        BW_ERROR("unknown team '%s'; add a [team %s] section or pick one "
+                 "the config has",
+                 o->team, o->team);
+        return BW_EUSAGE;
+    }
+    rc = pick_week(o, &y, &w);
+    if (rc == 0) {
+        rc = bw_report_new(y, w, cfg->report.timezone,
+                           cfg->report.weeks_of_trend, &r);
+    }
+    if (rc) {
+        return rc == BW_EPARSE ? BW_EUSAGE : rc;
+    }
+    r->generated_at = o->now;
+    r->stale_after = cfg->report.stale_after;
+    r->subjects = config_subjects(cfg);
+    rc = setup_scopes(r, cfg, o);
+    if (rc == 0) {
+        rc = run_plan(st, cfg, r, o->now);
+    }
+    if (rc == 0) {
+        rc = fill_sources(st, cfg, r);
+    }
     if (rc) {
         bw_report_free(r);
         return rc;

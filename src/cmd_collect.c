@@ -2,7 +2,8 @@
  * cmd_collect.c - `bellwether collect [--source NAME]... [--full]
  * [--since YYYY-MM-DD]`: one collection pass over the sources, for cron.
  *
- * Per source: take its lease (a seam for now), open a sink on the store,
+ * Per source (run_source(); the daemon's collect jobs call it through
+ * bw_collect_source(), collect.h): take its lease (lease.h), open a sink,
  * rebuild derived fields first when the source's metric settings changed
  * (no HTTP), create its HTTP client, run collector->collect, record the
  * run in P run:{SRC} and print a one-line summary. One failing source
@@ -23,9 +24,11 @@
 
 #include "bellwether/cli.h"
 #include "bellwether/clock.h"
+#include "bellwether/collect.h"
 #include "bellwether/collector.h"
 #include "bellwether/error.h"
 #include "bellwether/http.h"
+#include "bellwether/lease.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
 #include "bellwether/progress.h"
@@ -72,31 +75,26 @@ static void signals_restore(const struct sigaction *old_int,
 /* -------------------------------------------------------------- leases */
 
 /*
- * The one seam for leases (DESIGN.md: SET NX PX, TTL 60 s, a random token,
- * renewed every 20 s by the core, quota waits included; released by the
- * owner; a failed renewal stops the run with nothing more committed). Not
- * built yet: every call succeeds. acquire returns BW_EBUSY when another
- * process holds the source (the source is then skipped, exit 0); renew
- * returns BW_ELEASE when the lease was lost.
+ * The lease of the source being collected (lease.h; DESIGN.md: SET NX PX,
+ * TTL 60 s, a random token, renewed every 20 s by the core, quota waits
+ * included; released by the owner; a failed renewal stops the run with
+ * nothing more committed): taken in run_source() (another holder: the
+ * source is skipped, exit 0), renewed by tick() and by commit_leased()
+ * before every page, released at the end. bw_lease_renew() only talks to
+ * Redis once the renewal interval has passed, and returns BW_ELEASE from
+ * the first failed renewal on, so no page is committed after it.
+ *
+ * The sink's own commit_page is wrapped; one source runs at a time in a
+ * process, so the wrapped pointer and the lease are file-static.
  */
-static int lease_acquire(struct bw_store *st, const struct bw_source_conf *src)
-{
-    (void)st;
-    (void)src;
-    return 0;
-}
+static int (*sink_commit)(void *ctx);
+static struct bw_lease *commit_lease;
 
-static int lease_renew(struct bw_store *st, const struct bw_source_conf *src)
+static int commit_leased(void *ctx)
 {
-    (void)st;
-    (void)src;
-    return 0;
-}
+    int rc = bw_lease_renew(commit_lease);
 
-static void lease_release(struct bw_store *st, const struct bw_source_conf *src)
-{
-    (void)st;
-    (void)src;
+    return rc ? rc : sink_commit(ctx);
 }
 
 /* ------------------------------------------------------------- options */
@@ -224,6 +222,7 @@ struct tick_arg {
     struct bw_store *st;
     const struct bw_source_conf *src;
     struct bw_sink *sink;
+    struct bw_lease *lease;
 };
 
 /* The HTTP client's hook, about once a second: signals and the lease. */
@@ -233,7 +232,7 @@ static int tick(void *arg)
     int rc = t->sink->should_stop(t->sink->ctx);
 
     bw_progress_update(&t->sink->stats, bw_http_stats(t->sink->http), 0);
-    return rc ? rc : lease_renew(t->st, t->src);
+    return rc ? rc : bw_lease_renew(t->lease);
 }
 
 /* Rebuild derived fields first when the metric settings changed. */
@@ -357,6 +356,9 @@ static int source_collect(struct bw_store *st, const struct bw_source_conf *src,
 
     r->sink_ok = rc == 0;
     if (rc == 0) {
+        sink_commit = r->sink.commit_page;
+        commit_lease = r->ta.lease;
+        r->sink.commit_page = commit_leased;
         rc = config_hash_check(st, src);
     }
     if (rc == 0) {
@@ -412,31 +414,67 @@ static void source_finish(struct bw_store *st, const struct bw_source_conf *src,
     }
 }
 
+/* One source: lease, collect, record, release (collect.h). */
 static int run_source(struct bw_store *st, const struct bw_source_conf *src,
-                      const struct collect_opts *o)
+                      const struct collect_opts *o,
+                      struct bw_collect_result *res)
 {
     struct source_run r;
+    struct bw_lease lease;
     int rc;
 
+    memset(res, 0, sizeof(*res));
+    res->quota_left = -1;
     memset(&r, 0, sizeof(r));
     r.t0 = bw_monotonic_ms();
     r.run.started = bw_now();
-    rc = lease_acquire(st, src);
+    rc = bw_lease_init(&lease, st, src->name);
+    if (rc == 0) {
+        rc = bw_lease_acquire(&lease);
+    }
     if (rc == BW_EBUSY) {
-        BW_INFO("source '%s' is being collected by another process; "
-                "skipped",
-                src->name);
-        summary_skipped(src, NULL, o->quiet);
+        res->skipped = 1;
+        snprintf(res->holder, sizeof(res->holder), "%s", lease.holder);
+        if (!o->quiet) {
+            BW_WARN("source '%s' is being collected by %s; skipped", src->name,
+                    res->holder);
+        }
+        summary_skipped(src, res->holder, o->quiet);
+        bw_lease_release(&lease);
         return 0;
     }
     if (rc) {
+        bw_lease_release(&lease);
         return rc;
     }
+    r.ta.lease = &lease;
     bw_progress_begin(src->name, src->collector->name);
     rc = source_collect(st, src, o, &r);
+    res->items = r.ss.items;
+    res->pages = r.ss.pages;
     source_finish(st, src, &r, rc, o->quiet);
-    lease_release(st, src);
+    res->requests = r.run.requests;
+    res->not_modified = r.run.not_modified;
+    res->quota_left = r.run.quota_left;
+    res->quota_stop = r.sink.stats.quota_stop;
+    res->seconds = r.run.duration;
+    bw_lease_release(&lease);
+    commit_lease = NULL;
     return rc;
+}
+
+int bw_collect_source(struct bw_store *st, const struct bw_source_conf *src,
+                      int full, int64_t since, int quiet,
+                      struct bw_collect_result *res)
+{
+    struct bw_collect_result local;
+    struct collect_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.full = full;
+    o.since = since;
+    o.quiet = quiet;
+    return run_source(st, src, &o, res ? res : &local);
 }
 
 /* The run's last line: what the exit status means (progress.h). */
@@ -479,6 +517,7 @@ static int combine(const int *rcs, size_t n, int interrupted)
 
 int cmd_collect(struct bw_cli *cli, int argc, char **argv)
 {
+    struct bw_collect_result res;
     struct collect_opts o;
     struct sigaction old_int, old_term;
     struct bw_config *cfg = NULL;
@@ -520,7 +559,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
         if (bw_store_stop_requested) {
             break;
         }
-        rcs[n++] = run_source(st, &cfg->sources[i], &o);
+        rcs[n++] = run_source(st, &cfg->sources[i], &o, &res);
     }
     if (rc == 0) {
         rc = combine(rcs, n, bw_store_stop_requested != 0);

@@ -2,11 +2,14 @@
  * cmd_debug.c - `bellwether debug dump`, a hidden command for tests: the
  * canonical dump of the store's data keys (bw_store_dump), so a test can
  * check that an incremental store equals a --full one byte for byte.
+ * `bellwether debug schedule EXPR [--from T] [--count N] [--tz ZONE]`
+ * prints an expression's due times (daemon.h; the daemon's tests).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bellwether/cli.h"
+#include "bellwether/daemon.h"
 #include "bellwether/error.h"
 #include "bellwether/log.h"
 #include "bellwether/store.h"
@@ -33,7 +36,12 @@ int cmd_debug(struct bw_cli *cli, int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "dump") == 0) {
         return dump(cli);
     }
+    /* ---- debug schedule (the daemon's; daemon.c) ---- */
+    if (argc >= 2 && strcmp(argv[1], "schedule") == 0) {
+        return bw_daemon_debug_schedule(argc - 1, argv + 1);
+    }
     BW_ERROR("usage: bellwether debug dump (the canonical dump of the "
-             "store's data keys)");
+             "store's data keys) | debug schedule EXPR [--from T] "
+             "[--count N] [--tz ZONE]");
     return BW_EUSAGE;
 }

@@ -432,11 +432,23 @@ static double ind_value(const struct bw_report_scope *sc, const char *metric)
     return in ? in->this_week : NAN;
 }
 
+/* "12.3 h"-style text of a value, an en dash for no data. */
+static const char *num(char *buf, size_t n, double v, int decimals)
+{
+    if (isnan(v)) {
+        snprintf(buf, n, "\xE2\x80\x93");
+    } else {
+        snprintf(buf, n, "%.*f", decimals, v);
+    }
+    return buf;
+}
+
 static void summary(const struct bw_report_run_result *res, double secs)
 {
     const struct bw_report *r = res->report;
     const struct bw_report_scope *sc = &r->main;
     char from[BW_TIME_BUFSZ] = "?", to[BW_TIME_BUFSZ] = "?";
+    char a[32], b[32], c[32], e[32], f[32];
     size_t off = 0, risk = 0;
 
     bw_format_date_local(r->start, from);
@@ -455,11 +467,13 @@ static void summary(const struct bw_report_run_result *res, double secs)
                    realpath(res->paths[i], abs) ? abs : res->paths[i]);
         }
     }
-    printf("\nthis week: %.0f PRs merged, PR cycle time p50 %.1f h, pickup "
-           "p50 %.1f h; %.0f tickets done, %.0f in progress\n",
-           ind_value(sc, "pr_merged"), ind_value(sc, "pr_cycle_time"),
-           ind_value(sc, "pr_pickup_time"), ind_value(sc, "ticket_throughput"),
-           ind_value(sc, "ticket_wip"));
+    printf("\nthis week: %s PRs merged, PR cycle time p50 %s h, pickup p50 %s "
+           "h; %s tickets done, %s in progress\n",
+           num(a, sizeof(a), ind_value(sc, "pr_merged"), 0),
+           num(b, sizeof(b), ind_value(sc, "pr_cycle_time"), 1),
+           num(c, sizeof(c), ind_value(sc, "pr_pickup_time"), 1),
+           num(e, sizeof(e), ind_value(sc, "ticket_throughput"), 0),
+           num(f, sizeof(f), ind_value(sc, "ticket_wip"), 0));
     printf("needs attention: %zu indicator%s off track, %zu at risk, %zu "
            "ticket%s blocked over 3 days, %zu PR%s awaiting a first review\n",
            off, off == 1 ? "" : "s", risk,
@@ -598,14 +612,62 @@ static int parse_args(int argc, char **argv, const char **out_dir)
     return 0;
 }
 
+/* Servers up, config, collect, report: everything between start and stop. */
+static int demo_run(struct demo *d, struct bw_report_run_result *res)
+{
+    char ini[PATH_MAX + 32];
+    char now[32];
+    int rc = start_redis(d);
+
+    if (rc == 0) {
+        rc = start_apisim(d);
+    }
+    if (rc == 0) {
+        rc = write_config(d, ini, sizeof(ini));
+    }
+    if (rc == 0) {
+        /* the simulated present: every "now" of collect and report */
+        snprintf(now, sizeof(now), "%d", DEMO_NOW);
+        setenv("BELLWETHER_NOW", now, 1);
+        setenv("BELLWETHER_DEMO_TOKEN", "demo", 1);
+        rc = bw_clock_init();
+    }
+    if (rc == 0 && !stopped()) {
+        printf("collecting GitHub (org acme) and Jira (OPS, API) from "
+               "http://127.0.0.1:%d ...\n",
+               d->port);
+        fflush(stdout);
+        rc = collect(ini);
+    }
+    if (rc == 0 && !stopped()) {
+        rc = report(d, ini, res);
+    }
+    if (rc == 0 && stopped()) {
+        rc = BW_EINTR;
+    }
+    return rc;
+}
+
+static int make_tmp(struct demo *d)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    const char *base = tmpdir && tmpdir[0] ? tmpdir : "/tmp";
+
+    snprintf(d->tmp, sizeof(d->tmp), "%s/bellwether-demo.XXXXXX", base);
+    if (mkdtemp(d->tmp) == NULL) {
+        BW_ERROR("cannot create a temp dir under '%s': %s; set TMPDIR", base,
+                 strerror(errno));
+        d->tmp[0] = '\0';
+        return BW_EIO;
+    }
+    return 0;
+}
+
 int cmd_demo(struct bw_cli *cli, int argc, char **argv)
 {
     struct bw_report_run_result res;
     struct demo d;
     const char *want = "demo-output";
-    const char *tmpdir = getenv("TMPDIR");
-    char ini[PATH_MAX + 32];
-    char now[32];
     int64_t t0 = bw_monotonic_ms();
     int rc;
 
@@ -619,15 +681,11 @@ int cmd_demo(struct bw_cli *cli, int argc, char **argv)
     if (rc == 0) {
         rc = make_out_dir(&d, want);
     }
+    if (rc == 0) {
+        rc = make_tmp(&d);
+    }
     if (rc) {
         return rc;
-    }
-    snprintf(d.tmp, sizeof(d.tmp), "%s/bellwether-demo.XXXXXX",
-             tmpdir && tmpdir[0] ? tmpdir : "/tmp");
-    if (mkdtemp(d.tmp) == NULL) {
-        BW_ERROR("cannot create a temp dir under '%s': %s; set TMPDIR",
-                 tmpdir && tmpdir[0] ? tmpdir : "/tmp", strerror(errno));
-        return BW_EIO;
     }
     demo_stop = 0;
     bw_store_stop_requested = 0;
@@ -636,33 +694,7 @@ int cmd_demo(struct bw_cli *cli, int argc, char **argv)
            "(%s scale, seed %s)\n",
            DEMO_SCALE, DEMO_SEED);
     fflush(stdout);
-    rc = start_redis(&d);
-    if (rc == 0) {
-        rc = start_apisim(&d);
-    }
-    if (rc == 0) {
-        rc = write_config(&d, ini, sizeof(ini));
-    }
-    if (rc == 0) {
-        /* the simulated present: every "now" of collect and report */
-        snprintf(now, sizeof(now), "%d", DEMO_NOW);
-        setenv("BELLWETHER_NOW", now, 1);
-        setenv("BELLWETHER_DEMO_TOKEN", "demo", 1);
-        rc = bw_clock_init();
-    }
-    if (rc == 0 && !stopped()) {
-        printf("collecting GitHub (org acme) and Jira (OPS, API) from "
-               "http://127.0.0.1:%d ...\n",
-               d.port);
-        fflush(stdout);
-        rc = collect(ini);
-    }
-    if (rc == 0 && !stopped()) {
-        rc = report(&d, ini, &res);
-    }
-    if (rc == 0 && stopped()) {
-        rc = BW_EINTR;
-    }
+    rc = demo_run(&d, &res);
     stop_child(&d.sim);
     stop_child(&d.redis);
     remove_tmp(&d);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,10 +95,39 @@ static void host_name(char *buf, size_t n)
     }
 }
 
+/*
+ * Where a pid means something: this boot and this pid namespace,
+ * "BOOTID:PIDNS" ("" when /proc cannot say).
+ */
+static void pid_space(char *buf, size_t n)
+{
+    char boot[64] = "";
+    char ns[64] = "";
+    char *d;
+    ssize_t r;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+    buf[0] = '\0';
+    if (fd >= 0) {
+        r = read(fd, boot, sizeof(boot) - 1);
+        close(fd);
+        boot[r > 0 ? r : 0] = '\0';
+        boot[strcspn(boot, "\n -")] = '\0';
+    }
+    r = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+    ns[r > 0 ? r : 0] = '\0';
+    /* "pid:[4026531836]" -> "4026531836" */
+    d = ns + strcspn(ns, "0123456789");
+    d[strspn(d, "0123456789")] = '\0';
+    if (boot[0] && d[0]) {
+        snprintf(buf, n, "%s:%s", boot, d);
+    }
+}
+
 int bw_lease_parse(const char *value, size_t len, struct bw_lease_info *info)
 {
-    char copy[BW_LEASE_HOLDER_MAX + 64];
-    char *f[4];
+    char copy[BW_LEASE_HOLDER_MAX + 128];
+    char *f[5];
     int nf = 0;
     char *p;
     char *end;
@@ -112,18 +142,19 @@ int bw_lease_parse(const char *value, size_t len, struct bw_lease_info *info)
     if (len >= sizeof(copy)) {
         return BW_EPARSE;
     }
+    memcpy(info->value, value, len);
+    info->value[len] = '\0';
     memcpy(copy, value, len);
     copy[len] = '\0';
     p = copy;
-    while (nf < 4 && *p) {
+    while (nf < 5 && *p) {
         f[nf++] = p;
         p += strcspn(p, " ");
         if (*p) {
             *p++ = '\0';
         }
     }
-    if (nf != 4 || *p || f[0][0] == '\0' ||
-        strlen(f[0]) >= sizeof(info->host)) {
+    if (nf < 4 || *p || f[0][0] == '\0' || strlen(f[0]) >= sizeof(info->host)) {
         return BW_EPARSE;
     }
     errno = 0;
@@ -137,6 +168,9 @@ int bw_lease_parse(const char *value, size_t len, struct bw_lease_info *info)
         info->since = -1;
     }
     snprintf(info->host, sizeof(info->host), "%s", f[0]);
+    if (nf == 5) {
+        snprintf(info->space, sizeof(info->space), "%s", f[4]);
+    }
     snprintf(info->holder, sizeof(info->holder), "%s pid %ld", info->host,
              info->pid);
     return 0;
@@ -182,7 +216,7 @@ static int is_eval_refusal(const redisReply *r)
  * differed or changed meanwhile.
  */
 struct watch_arg {
-    struct st_cmdq *key_q; /* argument 0 of command 0: the key */
+    const struct st_cmdq *key_q; /* argument 0 of command 0: the key */
     const char *value;
     const char *op;
     long ttl_ms;
@@ -254,9 +288,11 @@ out:
 
 /*
  * Compare-and-act on the lease key: op "PEXPIRE" (renew) or "DEL"
- * (release). *done: 1 when it still held our value and op ran, else 0.
+ * (release), when the key still holds value. *done: 1 when it did and op
+ * ran, else 0.
  */
-static int compare_and(struct bw_lease *l, const char *op, int *done)
+static int compare_and(struct bw_lease *l, const char *op, const char *value,
+                       int *done)
 {
     struct st_cmdq q;
     redisReply **r = NULL;
@@ -271,7 +307,7 @@ static int compare_and(struct bw_lease *l, const char *op, int *done)
                  ? BW_ENOMEM
                  : 0;
         a.key_q = &q;
-        a.value = l->value;
+        a.value = value;
         a.op = op;
         a.ttl_ms = l->ttl_ms;
         a.done = 0;
@@ -286,7 +322,7 @@ static int compare_and(struct bw_lease *l, const char *op, int *done)
                 st_args(&q, strcmp(op, "DEL") == 0 ? release_lua : renew_lua) ||
                 st_args(&q, "1") ||
                 st_argkey(&q, l->st, "lease", l->source, NULL) ||
-                st_args(&q, l->value) || st_argi(&q, l->ttl_ms)
+                st_args(&q, value) || st_argi(&q, l->ttl_ms)
             ? BW_ENOMEM
             : 0;
     if (rc == 0) {
@@ -298,7 +334,7 @@ static int compare_and(struct bw_lease *l, const char *op, int *done)
         no_eval = 1;
         st_replies_free(r, q.nc);
         st_cmdq_release(&q);
-        return compare_and(l, op, done);
+        return compare_and(l, op, value, done);
     }
     if (rc == 0) {
         rc = st_check(l->st, r[0], "EVAL");
@@ -351,9 +387,21 @@ int bw_lease_get(struct bw_store *st, const char *source,
     return rc;
 }
 
+/* Does info name a process of this host, boot and pid namespace that is
+ * gone? (Then its lease can only be a leftover.) */
+static int holder_gone_here(const struct bw_lease_info *info, const char *host,
+                            const char *space)
+{
+    return info->space[0] && space[0] && strcmp(info->space, space) == 0 &&
+           strcmp(info->host, host) == 0 && info->pid > 0 &&
+           info->pid != (long)getpid() && kill((pid_t)info->pid, 0) != 0 &&
+           errno == ESRCH;
+}
+
 int bw_lease_acquire(struct bw_lease *l)
 {
     char host[256];
+    char space[80];
     char token[2 * TOKEN_BYTES + 1];
     struct st_cmdq q;
     redisReply **r = NULL;
@@ -368,8 +416,10 @@ int bw_lease_acquire(struct bw_lease *l)
         return rc;
     }
     host_name(host, sizeof(host));
-    snprintf(l->value, sizeof(l->value), "%.255s %ld %lld %s", host,
-             (long)getpid(), (long long)bw_real_now(), token);
+    pid_space(space, sizeof(space));
+    snprintf(l->value, sizeof(l->value), "%.255s %ld %lld %s%s%s", host,
+             (long)getpid(), (long long)bw_real_now(), token,
+             space[0] ? " " : "", space);
     st_cmdq_init(&q);
     /* SET NX; when taken, GET who holds it (it may expire in between:
        then try once more) */
@@ -403,6 +453,21 @@ int bw_lease_acquire(struct bw_lease *l)
         rc = bw_lease_get(l->st, l->source, &info);
         if (rc) {
             break;
+        }
+        if (info.held && holder_gone_here(&info, host, space)) {
+            int done = 0;
+
+            /* a leftover of a killed process here: delete exactly it */
+            rc = compare_and(l, "DEL", info.value, &done);
+            if (rc) {
+                break;
+            }
+            if (done) {
+                BW_WARN("took over the lease on source '%s' from %s on this "
+                        "host: that process is gone",
+                        l->source, info.holder);
+            }
+            continue;
         }
         if (info.held) {
             snprintf(l->holder, sizeof(l->holder), "%s", info.holder);
@@ -450,7 +515,7 @@ int bw_lease_renew_now(struct bw_lease *l)
     if (!l->held) {
         return BW_ELEASE;
     }
-    rc = compare_and(l, "PEXPIRE", &done);
+    rc = compare_and(l, "PEXPIRE", l->value, &done);
     if (rc || !done) {
         return lost(l, rc);
     }
@@ -474,7 +539,7 @@ void bw_lease_release(struct bw_lease *l)
     int done = 0;
 
     if (l->held && l->st) {
-        int rc = compare_and(l, "DEL", &done);
+        int rc = compare_and(l, "DEL", l->value, &done);
 
         if (rc) {
             BW_WARN("cannot release the lease on source '%s' (%s); it "

@@ -233,6 +233,7 @@ int bw_mail_crlf(struct bw_buf *b, const char *s, size_t len)
 
 struct sender {
     const struct bw_email_conf *conf;
+    const volatile sig_atomic_t *stop;
     char url[512]; /* redacted, for messages */
     int creds;     /* username or password set */
     int auth_sent; /* an AUTH command went out */
@@ -286,6 +287,19 @@ static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
         return CURL_PREREQFUNC_ABORT;
     }
     return CURL_PREREQFUNC_OK;
+}
+
+/* Progress, about once a second and on every state change: a signal. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    const struct sender *s = arg;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return s->stop && *s->stop ? 1 : 0;
 }
 
 static int read_file(const char *path, struct bw_buf *b)
@@ -444,6 +458,13 @@ static int explain(const struct sender *s, CURLcode cc)
 {
     const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(cc);
 
+    if (cc == CURLE_ABORTED_BY_CALLBACK && !s->auth_gate && s->stop &&
+        *s->stop) {
+        BW_ERROR("sending the report by mail through '%s' was interrupted "
+                 "by a signal; nothing was delivered",
+                 s->url);
+        return BW_EINTR;
+    }
     if (s->auth_gate) {
         BW_ERROR("the SMTP server at '%s' %s, but [email] sets "
                  "credentials; nothing was sent: use a server that offers "
@@ -508,6 +529,9 @@ static int setup(CURL *e, struct sender *s, const struct bw_email_conf *conf,
     SET(CURLOPT_DEBUGDATA, s);
     SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_PREREQDATA, s);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, s);
     if (conf->username) {
         SET(CURLOPT_USERNAME, conf->username);
     }
@@ -526,23 +550,83 @@ static int setup(CURL *e, struct sender *s, const struct bw_email_conf *conf,
     return c == CURLE_OK ? 0 : BW_ENOMEM;
 }
 
+/* What one transfer owns, released together. */
+struct mailing {
+    CURL *e;
+    curl_mime *mime;
+    struct curl_slist *rcpt, *headers, *connect_to;
+    struct bw_buf crlf, ca;
+};
+
+static void mailing_release(struct mailing *x)
+{
+    if (x->e) {
+        curl_easy_cleanup(x->e);
+    }
+    curl_mime_free(x->mime);
+    curl_slist_free_all(x->rcpt);
+    curl_slist_free_all(x->headers);
+    curl_slist_free_all(x->connect_to);
+    bw_buf_release(&x->crlf);
+    bw_buf_release(&x->ca);
+}
+
+/* Recipients, CA bundle, headers, the two parts, every option. */
+static int prepare(struct mailing *x, struct sender *s,
+                   const struct bw_email_conf *conf, const struct bw_mail *m,
+                   const struct bw_strlist *to)
+{
+    const char *ct = getenv("BELLWETHER_SMTP_CONNECT_TO");
+    int rc = x->e ? 0 : BW_ENOMEM;
+
+    for (size_t i = 0; rc == 0 && i < to->n; i++) {
+        char r[300];
+
+        snprintf(r, sizeof(r), "<%s>", to->v[i]);
+        rc = add_header(&x->rcpt, r);
+    }
+    if (rc == 0 && ct && ct[0]) {
+        rc = add_header(&x->connect_to, ct);
+    }
+    if (rc == 0 && conf->ca_file && conf->ca_file[0]) {
+        rc = load_ca(x->e, conf->ca_file, &x->ca);
+    }
+    if (rc == 0) {
+        rc = build_headers(conf, m, to, &x->headers);
+    }
+    if (rc == 0) {
+        x->mime = curl_mime_init(x->e);
+        rc = x->mime ? 0 : BW_ENOMEM;
+    }
+    if (rc == 0) {
+        rc = add_part(x->mime, "text/plain; charset=utf-8", m->text,
+                      m->text_len, &x->crlf);
+    }
+    if (rc == 0) {
+        rc = add_part(x->mime, "text/html; charset=utf-8", m->html, m->html_len,
+                      &x->crlf);
+    }
+    if (rc == 0) {
+        rc = setup(x->e, s, conf, x->rcpt, x->connect_to, &x->ca);
+    }
+    if (rc == 0 && (curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, x->headers) ||
+                    curl_easy_setopt(x->e, CURLOPT_MIMEPOST, x->mime))) {
+        rc = BW_ENOMEM;
+    }
+    return rc;
+}
+
 int bw_mail_send(const struct bw_email_conf *conf, const struct bw_mail *m)
 {
     const struct bw_strlist *to = m->to && m->to->n ? m->to : &conf->to;
+    struct mailing x;
     struct sender s;
-    struct curl_slist *rcpt = NULL;
-    struct curl_slist *headers = NULL;
-    struct curl_slist *connect_to = NULL;
-    struct bw_buf crlf = BW_BUF_INIT;
-    struct bw_buf ca = BW_BUF_INIT;
-    const char *ct = getenv("BELLWETHER_SMTP_CONNECT_TO");
-    curl_mime *mime = NULL;
-    CURL *e = NULL;
-    CURLcode cc;
     int rc;
 
     memset(&s, 0, sizeof(s));
+    memset(&x, 0, sizeof(x));
     s.conf = conf;
+    s.stop = m->stop;
     bw_redact_url(conf->smtp_url ? conf->smtp_url : "", s.url, sizeof(s.url));
     s.creds = (conf->username && conf->username[0]) ||
               (conf->password && conf->password[0]);
@@ -557,58 +641,17 @@ int bw_mail_send(const struct bw_email_conf *conf, const struct bw_mail *m)
     if (rc) {
         return rc;
     }
-    e = curl_easy_init();
-    rc = e ? 0 : BW_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < to->n; i++) {
-        char r[300];
+    x.e = curl_easy_init();
+    rc = prepare(&x, &s, conf, m, to);
+    if (rc == 0) {
+        CURLcode cc = curl_easy_perform(x.e);
 
-        snprintf(r, sizeof(r), "<%s>", to->v[i]);
-        rc = add_header(&rcpt, r);
-    }
-    if (rc == 0 && ct && ct[0]) {
-        rc = add_header(&connect_to, ct);
-    }
-    if (rc == 0 && conf->ca_file && conf->ca_file[0]) {
-        rc = load_ca(e, conf->ca_file, &ca);
-    }
-    if (rc == 0) {
-        rc = build_headers(conf, m, to, &headers);
-    }
-    if (rc == 0) {
-        mime = curl_mime_init(e);
-        rc = mime ? 0 : BW_ENOMEM;
-    }
-    if (rc == 0) {
-        rc = add_part(mime, "text/plain; charset=utf-8", m->text, m->text_len,
-                      &crlf);
-    }
-    if (rc == 0) {
-        rc = add_part(mime, "text/html; charset=utf-8", m->html, m->html_len,
-                      &crlf);
-    }
-    if (rc == 0) {
-        rc = setup(e, &s, conf, rcpt, connect_to, &ca);
-    }
-    if (rc == 0 && (curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) ||
-                    curl_easy_setopt(e, CURLOPT_MIMEPOST, mime))) {
-        rc = BW_ENOMEM;
-    }
-    if (rc == 0) {
-        cc = curl_easy_perform(e);
         rc = cc == CURLE_OK ? 0 : explain(&s, cc);
     }
     if (rc == 0) {
         BW_INFO("mailed the report to %zu recipient%s through '%s'", to->n,
                 to->n == 1 ? "" : "s", s.url);
     }
-    if (e) {
-        curl_easy_cleanup(e);
-    }
-    curl_mime_free(mime);
-    curl_slist_free_all(rcpt);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(connect_to);
-    bw_buf_release(&crlf);
-    bw_buf_release(&ca);
+    mailing_release(&x);
     return rc;
 }

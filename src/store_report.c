@@ -1,14 +1,13 @@
 /*
- * store_report.c - the weekly report's Redis calls: reading each source's
- * last run (P run:{SRC}, written by bw_store_run_record) for the report's
- * freshness line, and keeping rendered reports with their history
- * (P report:{SCOPE}:..., bookkeeping keys: never part of the canonical
- * dump). Declared in report.h; the report's own file, built on the
- * store's command queue (store_priv.h) like the store's bookkeeping
- * calls, so hiredis stays inside src/store*.c.
+ * store_report.c - the weekly report's Redis calls: keeping rendered
+ * reports with their history (P report:{SCOPE}:..., bookkeeping keys:
+ * never part of the canonical dump) and reading one back. Declared in
+ * report.h; the report's own file, built on the store's command queue
+ * (store_priv.h) like the store's bookkeeping calls, so hiredis stays
+ * inside src/store*.c. (Each source's last run, for the freshness line,
+ * comes from bw_status_source(), status.h.)
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bellwether/clock.h"
@@ -20,99 +19,6 @@
 
 /* Entries kept in P report:{SCOPE}:log (ten years of weekly reports). */
 #define REPORT_LOG_MAX 520
-
-/* ------------------------------------------------------------- freshness */
-
-static int64_t field_time(const redisReply *h, const char *name)
-{
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY) {
-        return BW_TIME_NONE;
-    }
-    for (size_t i = 0; i + 1 < h->elements; i += 2) {
-        const redisReply *k = h->element[i];
-        const redisReply *v = h->element[i + 1];
-        char *end;
-        long long t;
-
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-            strcmp(k->str, name) != 0) {
-            continue;
-        }
-        t = strtoll(v->str, &end, 10);
-        return end != v->str && *end == '\0' ? (int64_t)t : BW_TIME_NONE;
-    }
-    return BW_TIME_NONE;
-}
-
-static int field_is(const redisReply *h, const char *name, const char *want)
-{
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY) {
-        return 0;
-    }
-    for (size_t i = 0; i + 1 < h->elements; i += 2) {
-        const redisReply *k = h->element[i];
-        const redisReply *v = h->element[i + 1];
-
-        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
-            strcmp(k->str, name) == 0) {
-            return strcmp(v->str, want) == 0;
-        }
-    }
-    return 0;
-}
-
-int bw_store_report_sources(struct bw_store *st, const struct bw_config *cfg,
-                            struct bw_report *r)
-{
-    struct st_cmdq q;
-    redisReply **rep = NULL;
-    int64_t at = r->end < r->generated_at || r->generated_at == BW_TIME_NONE
-                     ? r->end
-                     : r->generated_at;
-    int rc = 0;
-
-    if (cfg->nsources == 0) {
-        return 0;
-    }
-    r->sources = bw_calloc(cfg->nsources, sizeof(*r->sources));
-    if (r->sources == NULL) {
-        return BW_ENOMEM;
-    }
-    st_cmdq_init(&q);
-    for (size_t i = 0; rc == 0 && i < cfg->nsources; i++) {
-        rc = st_cmd(&q) || st_args(&q, "HGETALL") ||
-                     st_argkey(&q, st, "run", cfg->sources[i].name, NULL)
-                 ? BW_ENOMEM
-                 : 0;
-    }
-    if (rc == 0) {
-        rc = st_run(st, &q, &rep);
-    }
-    for (size_t i = 0; rc == 0 && i < cfg->nsources; i++) {
-        const struct bw_source_conf *src = &cfg->sources[i];
-        struct bw_report_source *s = &r->sources[i];
-
-        rc = st_check(st, rep[i], "HGETALL");
-        if (rc) {
-            break;
-        }
-        r->nsources++;
-        s->name = bw_strdup(src->name);
-        s->type = bw_strdup(src->collector ? src->collector->name : "");
-        if (s->name == NULL || s->type == NULL) {
-            rc = BW_ENOMEM;
-            break;
-        }
-        s->last_success = field_time(rep[i], "last_success");
-        s->last_run = field_time(rep[i], "last_run");
-        s->failed = field_is(rep[i], "status", "failed");
-        s->stale = s->last_success == BW_TIME_NONE ||
-                   at - s->last_success > r->stale_after;
-    }
-    st_replies_free(rep, q.nc);
-    st_cmdq_release(&q);
-    return rc;
-}
 
 /* ---------------------------------------------------------------- reports */
 

@@ -23,6 +23,8 @@
 # make unit while make test runs) do not delete each other's logs
 BW_LOGDIR=${BW_LOGDIR:-build/test-logs/$(basename "$0" .sh).$$}
 BW_SUITE_TIMEOUT=${BW_SUITE_TIMEOUT:-300}
+# seconds each suite took last time, "label secs" per line
+BW_DURATIONS=${BW_DURATIONS:-build/test-durations.txt}
 BW_PYTHON=${BW_PYTHON:-}
 if [ -z "$BW_PYTHON" ]; then
     # Debian's python3-aiosmtpd is only on /usr/bin/python3's path
@@ -32,7 +34,7 @@ if [ -z "$BW_PYTHON" ]; then
         BW_PYTHON=python3
     fi
 fi
-export BW_LOGDIR BW_SUITE_TIMEOUT BW_PYTHON
+export BW_LOGDIR BW_SUITE_TIMEOUT BW_PYTHON BW_DURATIONS
 # cmocka must print its plain summary lines, not TAP or XML
 unset CMOCKA_MESSAGE_OUTPUT CMOCKA_XML_FILE
 
@@ -148,6 +150,7 @@ bw_suite()
         _bs_note="${_bs_note:+$_bs_note, }exit status $_bs_rc"
     fi
     echo "$_bs_p $_bs_f $_bs_s" >"$BW_LOGDIR/$_bs_safe.counts"
+    echo "$_bs_label $_bs_secs" >"$BW_LOGDIR/$_bs_safe.secs"
     bw_suite_report "$_bs_label" "$_bs_kind" "$_bs_log" "$_bs_p" "$_bs_f" \
         "$_bs_s" "$_bs_secs" "$_bs_note"
     [ "$_bs_f" = 0 ]
@@ -194,7 +197,16 @@ bw_count_summary()
             if (s > 0) { printf ", %d skipped", s }
             printf "\n"
         }')
+    # durations for the next run's ordering (longest integration first)
+    if cat "$BW_LOGDIR"/*.secs >"$BW_DURATIONS.new" 2>/dev/null; then
+        [ -f "$BW_DURATIONS" ] && awk 'NR == FNR { seen[$1] = 1; print; next }
+            !($1 in seen)' "$BW_DURATIONS.new" "$BW_DURATIONS" \
+            >"$BW_DURATIONS.tmp" && mv "$BW_DURATIONS.tmp" "$BW_DURATIONS.new"
+        mv "$BW_DURATIONS.new" "$BW_DURATIONS"
+    fi
     echo "== ${_bc_secs}s, logs in $BW_LOGDIR/"
+    # bootstrap.sh repeats it after make's own "*** Error" line
+    echo "$_bc_line" >"${BW_SUMMARY:-build/test-summary.txt}" 2>/dev/null
     echo "$_bc_line"
     case $_bc_line in
     *", 0 failed"*) return 0 ;;
@@ -307,6 +319,14 @@ bw_run_integration()
         _ri_list="$_ri_list $_ri_t"
     done
     [ -n "$_ri_list" ] || return 0
+    # longest first (as timed last run; new scripts count as long), so two
+    # at a time finish together
+    # shellcheck disable=SC2086
+    _ri_list=$(for _ri_t in $_ri_list; do
+        _ri_s=$(awk -v l="$1/$(basename "$_ri_t" .sh)" '$1 == l { print $2 }' \
+            "$BW_DURATIONS" 2>/dev/null | tail -n 1)
+        echo "${_ri_s:-100000} $_ri_t"
+    done | sort -k1,1nr -k2,2 | cut -d' ' -f2)
     BW_SUITE_PREFIX=$1
     BW_BIN=$2
     export BW_SUITE_PREFIX BW_BIN

@@ -44,8 +44,10 @@
 #ifndef BW_DAEMON_H
 #define BW_DAEMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "bellwether/clock.h"
 #include "bellwether/config.h"
 
 /* [schedule] defaults when a key is absent (DESIGN.md's example). */
@@ -84,6 +86,12 @@ int64_t bw_retry_delay(int failures);
 /* now + bw_retry_delay(failures), or BW_TIME_NONE when that is at or
  * after next_slot (the slot retries it). Pure. */
 int64_t bw_retry_at(int64_t now, int failures, int64_t next_slot);
+
+/* "2026-03-29T01:00:00Z", or "never" for BW_TIME_NONE; returns buf. */
+const char *bw_due_utc(int64_t t, char buf[BW_TIME_BUFSZ]);
+/* "2026-03-29 03:00 CEST" in the current zone ("-" when out of range);
+ * returns buf. */
+const char *bw_due_local(int64_t t, char *buf, size_t n);
 
 /* ---- the schedule clock ------------------------------------------------ */
 

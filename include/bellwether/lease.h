@@ -3,9 +3,11 @@
  * machines sharing one Redis (DESIGN.md, "Schedules and the daemon").
  *
  * A lease is the bookkeeping key P lease:{SRC}, taken with SET NX PX (TTL
- * BW_LEASE_TTL_MS) and holding "HOST PID SINCE TOKEN": the holder's host
- * name, process id, the epoch second it was taken and a random token (16
- * bytes of /dev/urandom in hex) that only its owner knows. The owner
+ * BW_LEASE_TTL_MS) and holding "HOST PID SINCE TOKEN SPACE": the holder's
+ * host name, process id, the epoch second it was taken, a random token (16
+ * bytes of /dev/urandom in hex) that only its owner knows, and where its
+ * pid means something (the boot and pid namespace: "BOOTID:PIDNS"). The
+ * owner
  * renews it every BW_LEASE_RENEW_MS (the core calls bw_lease_renew() from
  * the HTTP client's tick hook, about once a second, quota waits included,
  * and before every page commit; the call itself only talks to Redis when
@@ -21,6 +23,12 @@
  * page commit stop with it, and nothing more is committed for that run.
  * Times are real (monotonic for the renewal interval, Redis's own clock
  * for the TTL), never BELLWETHER_NOW.
+ *
+ * A process killed with its lease held (SIGKILL, the OOM killer) leaves
+ * the lease until its TTL ends, unless the next collector runs on the same
+ * host, boot and pid namespace and sees that the holder's pid is gone:
+ * then it deletes that lease (only if it still holds that value) and takes
+ * its own, with a warning. Holders elsewhere are only ever waited out.
  *
  * The lease talks to Redis over the store's connection (struct bw_store):
  * single-threaded, and never in the middle of a page's commit.
@@ -39,12 +47,12 @@ struct bw_store;
 #define BW_LEASE_HOLDER_MAX 320
 
 struct bw_lease {
-    struct bw_store *st;                  /* borrowed */
-    char *source;                         /* owned copy of the [source] name */
-    char value[BW_LEASE_HOLDER_MAX + 48]; /* "HOST PID SINCE TOKEN" */
-    int held;                             /* 1 between acquire and release */
-    int lost;                             /* a renewal failed */
-    int64_t renewed_ms;                   /* bw_monotonic_ms() of the last
+    struct bw_store *st;                   /* borrowed */
+    char *source;                          /* owned copy of the [source] name */
+    char value[BW_LEASE_HOLDER_MAX + 128]; /* "HOST PID SINCE TOKEN SPACE" */
+    int held;                              /* 1 between acquire and release */
+    int lost;                              /* a renewal failed */
+    int64_t renewed_ms;                    /* bw_monotonic_ms() of the last
                                              successful SET or PEXPIRE */
     long ttl_ms;   /* BW_LEASE_TTL_MS (tests shorten it) */
     long renew_ms; /* BW_LEASE_RENEW_MS, or BELLWETHER_LEASE_RENEW_MS */
@@ -88,12 +96,14 @@ void bw_lease_release(struct bw_lease *l);
 
 /* The lease of a source as `status` shows it. */
 struct bw_lease_info {
-    int held;                         /* someone holds it */
-    char host[256];                   /* holder's host name */
-    long pid;                         /* holder's process id */
-    int64_t since;                    /* epoch seconds it was taken; -1 */
-    long ttl_ms;                      /* time left; -1 unknown */
-    char holder[BW_LEASE_HOLDER_MAX]; /* "HOST pid N" */
+    int held;                              /* someone holds it */
+    char host[256];                        /* holder's host name */
+    long pid;                              /* holder's process id */
+    int64_t since;                         /* epoch seconds it was taken; -1 */
+    long ttl_ms;                           /* time left; -1 unknown */
+    char space[80];                        /* "BOOTID:PIDNS", or "" */
+    char holder[BW_LEASE_HOLDER_MAX];      /* "HOST pid N" */
+    char value[BW_LEASE_HOLDER_MAX + 128]; /* the value as stored */
 };
 
 /*
@@ -104,9 +114,9 @@ int bw_lease_get(struct bw_store *st, const char *source,
                  struct bw_lease_info *info);
 
 /*
- * Parse a lease value "HOST PID SINCE TOKEN" into info (pure; a value of
- * another shape still counts as held, with host "unknown"). Returns 0, or
- * BW_EPARSE when the value does not have that shape.
+ * Parse a lease value "HOST PID SINCE TOKEN [SPACE]" into info (pure; a
+ * value of another shape still counts as held, with host "unknown").
+ * Returns 0, or BW_EPARSE when the value does not have that shape.
  */
 int bw_lease_parse(const char *value, size_t len, struct bw_lease_info *info);
 

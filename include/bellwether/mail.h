@@ -30,6 +30,7 @@
 #ifndef BW_MAIL_H
 #define BW_MAIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,13 +45,16 @@ struct bw_mail {
     size_t html_len;
     const struct bw_strlist *to; /* NULL: the [email] to list */
     int64_t date;                /* the Date header: bw_now() */
+    /* When not NULL and set (a signal handler's flag), the transfer stops
+       and bw_mail_send() returns BW_EINTR; nothing is delivered half. */
+    const volatile sig_atomic_t *stop;
 };
 
 /*
  * Send m as [email] conf says. 0 once the server accepted the message;
  * BW_ESMTP when it could not be sent (logged: what failed, the URL without
  * credentials, what to do); BW_ECONFIG for a bad smtp_url scheme or
- * address (logged); BW_ENOMEM.
+ * address (logged); BW_EINTR when m->stop was set; BW_ENOMEM.
  */
 int bw_mail_send(const struct bw_email_conf *conf, const struct bw_mail *m);
 

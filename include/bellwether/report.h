@@ -18,7 +18,7 @@
  *                       strikethrough, safe mode, inline CSS for mail)
  *   reports/json.c      JSON, every number unrounded
  *   reports/output.c    output paths, temp file + rename, the driver
- *   src/store_report.c  the Redis calls (P run:{SRC} read, P report:...)
+ *   src/store_report.c  the report's Redis calls (P report:...)
  *
  * Presentation rules are METRICS.md's: no data is NAN in the model, null
  * in JSON and an en dash in Markdown; hours and days one decimal, counts
@@ -283,14 +283,6 @@ int bw_report_run(struct bw_store *st, const struct bw_config *cfg,
                   struct bw_report_run_result *res);
 
 /* ---- Redis (src/store_report.c) ----------------------------------------- */
-
-/*
- * Fill r->sources from P run:{SRC} of every [source] (one pipelined HGETALL
- * each): last_success, last_run, status; then stale/failed at the week's
- * end. BW_EREDIS or BW_ENOMEM.
- */
-int bw_store_report_sources(struct bw_store *st, const struct bw_config *cfg,
-                            struct bw_report *r);
 
 /*
  * Keep a rendered report (bookkeeping keys, one MULTI/EXEC):

@@ -77,7 +77,8 @@ fl_sim_launch()
     APISIM_URL=http://127.0.0.1:$FL_SIM_PORT
     APISIM_PORT=$FL_SIM_PORT
     export APISIM_URL APISIM_PORT APISIM_PID
-    if fl_sim_up && bw_wait_for 20 bw_http GET "$APISIM_URL/__clock"; then
+    # (it prints the line once its socket listens)
+    if fl_sim_up; then
         return 0
     fi
     bw_stop_apisim
@@ -164,6 +165,17 @@ fl_since()
     awk -v a="$1" -v b="$(fl_now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'
 }
 
+# fl_san FILE WHAT: a not_ok when FILE holds a sanitizer or valgrind report
+# (the ASan pass runs these scripts with build-asan/bellwether).
+fl_san()
+{
+    if grep -Eq 'runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)|==[0-9]+== (Invalid|Conditional|Use of uninit|Mismatched|Syscall param)|definitely lost: [1-9]' \
+        "$1" 2>/dev/null; then
+        not_ok "no sanitizer report: $2" "$(grep -E -A 6 \
+            'runtime error:|Sanitizer|==[0-9]+== ' "$1" | head -n 12)"
+    fi
+}
+
 fl_collect()
 {
     _fc=$1
@@ -174,6 +186,7 @@ fl_collect()
         >"$BW_OUT" 2>"$BW_ERR" </dev/null
     FL_RC=$?
     FL_SECS=$(fl_since "$_ft0")
+    fl_san "$BW_ERR" "collect -c $(basename "$_fc")"
 }
 
 fl_dump()
@@ -181,6 +194,7 @@ fl_dump()
     # shellcheck disable=SC2086
     timeout -k 5 "$FL_LIMIT" $TEST_PREFIX "$BW_BIN" -c "$1" debug dump \
         >"$2" 2>"$BW_TMP/dump.err" </dev/null
+    fl_san "$BW_TMP/dump.err" "debug dump -c $(basename "$1")"
 }
 
 fl_count_items()
@@ -235,6 +249,7 @@ fl_bg_wait()
         FL_RC=$?
     fi
     FL_SECS=$(fl_since "$FL_BG_T0")
+    fl_san "$BW_TMP/bg.err" "background run"
     bw_untrack_pid "$FL_BG"
     FL_BG=""
 }

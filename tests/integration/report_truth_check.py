@@ -298,6 +298,38 @@ class Checker:
             self.sections(sc, team, week, where)
 
 
+def drop_archived(truth, config, url):
+    """`org =` collects the organisation's repositories that are not
+    archived (issue 4): leave the archived ones' PRs out of the truth too
+    (truth_metrics.Conf keeps only `repos`)."""
+    import configparser
+    import urllib.request
+    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"),
+                                   interpolation=None)
+    cp.read(config)
+    listed = set()
+    orgs = []
+    for sec in cp.sections():
+        if sec.startswith("source ") and cp[sec].get("type") == "github":
+            listed |= {r.lower() for r in tm._list(cp[sec].get("repos"))}
+            if cp[sec].get("org"):
+                orgs.append(cp[sec]["org"].strip())
+    archived = set()
+    for org in orgs:
+        for page in range(1, 100):
+            u = "%s/orgs/%s/repos?per_page=100&page=%d" % (url.rstrip("/"),
+                                                            org, page)
+            with urllib.request.urlopen(u, timeout=60) as r:
+                repos = json.loads(r.read().decode("utf-8"))
+            if not repos:
+                break
+            archived |= {x["full_name"].lower() for x in repos
+                         if x.get("archived")}
+    archived -= listed
+    truth.prs = [p for p in truth.prs if p["repo"].lower() not in archived]
+    return sorted(archived)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", required=True)
@@ -310,6 +342,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     conf = tm.Conf.from_ini(a.config)
     truth = tm.Truth.load(a.url, conf, a.jira_auth)
+    drop_archived(truth, a.config, a.url)
     ck = Checker(truth, conf, read_targets(a.config), a.now)
     for week in a.week:
         cmd = shlex.split(a.bellwether) + ["report", "--week", week,

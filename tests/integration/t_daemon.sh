@@ -120,6 +120,49 @@ expect_grep "log lines carry timestamps" \
     '^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]+Z daemon started \(pid [0-9]+\)' \
     "$BW_TMP/berlin_spring.err"
 
+# ---- the report job mails the report, and each team with email_to its own
+MAILDIR=$BW_TMP/mail
+mkdir -p "$MAILDIR"
+SMTP_PORT=$(bw_free_port)
+"$BW_PYTHON" tests/integration/smtp_server.py --port "$SMTP_PORT" \
+    --dir "$MAILDIR" --lifetime 120 >"$MAILDIR.out" 2>"$MAILDIR.err" &
+bw_track_pid "$!"
+if bw_wait_for 20 grep -q listening "$MAILDIR.out"; then
+    conf "$BW_TMP/mail.ini" 1 Europe/Berlin '*/30 * * * *' '0 8 * * 1' "" \
+        '' '[email]' "smtp_url = smtp://127.0.0.1:$SMTP_PORT" \
+        'from = bellwether@acme.test' 'to = leads@acme.test' '' \
+        '[team platform]' 'members = alice' \
+        'email_to = platform-leads@acme.test' '' '[team web]' 'members = bob'
+    dm_start mail "$BW_TMP/mail.ini" \
+        "BELLWETHER_NOW=$(iso 2026-11-16T06:50:00Z) BELLWETHER_DAEMON_FAST=600"
+    dm_wait_log mail "report \(due 2026-11-16T07:00:00Z" 30
+    dm_stop mail
+    expect_eq "mail: SIGTERM exits 0" "$DM_RC" 0
+    expect_grep "mail: the report job says what it mailed" \
+        "report \(due 2026-11-16T07:00:00Z, pid [0-9]+\): 2026-W46 written to .*, mailed; team 'platform' written to .*2026-W46-platform\.md.*, mailed; [0-9.]+ s" \
+        "$BW_TMP/mail.err"
+    # both due at 07:00: the report waits for the collect it reports on
+    _c=$(grep -n "collect 'gh' (due 2026-11-16T07:00:00Z" "$BW_TMP/mail.err" |
+        cut -d: -f1)
+    _r=$(grep -n "report (due 2026-11-16T07:00:00Z" "$BW_TMP/mail.err" |
+        cut -d: -f1)
+    expect_le "mail: the report ran after the collect due with it (lines)" \
+        "${_c:-999}" "$((${_r:-0} - 1))"
+    _got=$("$BW_PYTHON" -c 'import json, glob, sys
+print(" ".join(sorted(",".join(json.load(open(f))["rcpt_tos"])
+      for f in glob.glob(sys.argv[1] + "/msg-*.json"))))' "$MAILDIR")
+    expect_eq "mail: the organisation's report to [email] to, platform's to its email_to, none to web" \
+        "$_got" "leads@acme.test platform-leads@acme.test"
+    if grep -l "^Subject: .*team platform" "$MAILDIR"/msg-*.eml >/dev/null 2>&1; then
+        ok "mail: the team's message names the team"
+    else
+        not_ok "mail: the team's message names the team" \
+            "$(grep -h '^Subject' "$MAILDIR"/msg-*.eml)"
+    fi
+else
+    not_ok "start smtp_server.py" "$(tail -n 5 "$MAILDIR.err")"
+fi
+
 # ---- a bad cron expression: exit 2, naming the field ---------------------
 conf "$BW_TMP/badcron.ini" 1 UTC '0 24 * * *' '0 8 * * 1' ""
 expect_exit 2 "a bad [schedule] collect exits 2" \

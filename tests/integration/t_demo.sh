@@ -26,6 +26,12 @@ leftovers()
         grep -e apisim-wrapper -e redis-server
 }
 
+# the simulator runs (the pattern does not match this grep's own command)
+running()
+{
+    ps -eo args= | grep -F "$BW_TMP/apisim-wrapper.py" | grep -q '^python'
+}
+
 wait_gone()
 {
     _i=0
@@ -60,7 +66,7 @@ test -z "$(ls -A "$BW_TMP/t")" && ok "the demo's temp dir is removed" ||
 "$BW_BIN" demo --out-dir "$BW_TMP/demo2" >"$BW_TMP/int.out" 2>"$BW_TMP/int.err" &
 pid=$!
 bw_track_pid "$pid"
-bw_wait_for 60 sh -c "ps -eo args= | grep -F '$BW_TMP' | grep -q apisim-wrapper"
+bw_wait_for 60 running
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -76,7 +82,7 @@ test -z "$(ls -A "$BW_TMP/t")" && ok "the temp dir is removed after SIGINT" ||
 "$BW_BIN" demo --out-dir "$BW_TMP/demo3" >/dev/null 2>&1 &
 pid=$!
 bw_track_pid "$pid"
-bw_wait_for 60 sh -c "ps -eo args= | grep -F '$BW_TMP' | grep -q apisim-wrapper"
+bw_wait_for 60 running
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 rc=$?

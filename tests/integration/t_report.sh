@@ -229,6 +229,14 @@ else
     skip "hostile titles through the cmark-gfm CLI" "cmark-gfm is not installed (sh scripts/bootstrap.sh test)"
 fi
 
+# ---- freshness ---------------------------------------------------------------------
+expect_grep "the freshness line names every source" '^Data: \*\*gh\*\* synced 2026-11-16 00:00; \*\*jira\*\* synced 2026-11-16 00:00\.$' "$BW_TMP/a.md"
+expect_no_grep "fresh sources get no warning" 'older than' "$BW_TMP/a.md"
+BELLWETHER_NOW=$((NOW + 10 * 86400)) bw_run -c "$CFG" report --out "$BW_TMP/late.md" >/dev/null 2>&1
+expect_grep "a week ending long after the last sync warns" \
+    '^> .*Source gh\*\*: its data is older than 2\.0 days at the week' "$BW_TMP/late.md"
+expect_grep "a late report is for the last complete week" '^# Weekly report 2026-W47$' "$BW_TMP/late.md"
+
 # ---- usage errors -------------------------------------------------------------------
 expect_exit 2 "a week that has not started exits 2" bw_run -c "$CFG" report --week 2027-W10 --out -
 expect_grep "it says so" "has not started" "$BW_ERR"

@@ -292,7 +292,8 @@ static void test_parse(void **state)
         {"h 1 x t", 0, "h", 1, -1, "h pid 1"},
         {"", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h 1 2", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
-        {"h 1 2 t extra", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
+        {"h 1 2 t 0a1b:4026531836", 0, "h", 1, 2, "h pid 1"},
+        {"h 1 2 t s extra", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h -5 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
         {"h 12x 2 t", BW_EPARSE, "unknown", -1, -1, "an unknown process"},
     };
@@ -337,8 +338,19 @@ static void test_acquire_and_busy(void **state)
     snprintf(want, sizeof(want), " %ld ", (long)getpid());
     assert_non_null(strstr(v, want));
     assert_int_equal(strncmp(v, host, strlen(host)), 0);
-    /* 32 hex digits of token at the end */
-    assert_int_equal(strlen(strrchr(v, ' ') + 1), 32);
+    /* "HOST PID SINCE TOKEN SPACE": 32 hex digits of token, then
+       "BOOTID:PIDNS" */
+    {
+        char host_[256], token[64], space[80];
+        long pid_ = 0;
+        long long since = 0;
+
+        assert_int_equal(sscanf(v, "%255s %ld %lld %63s %79s", host_, &pid_,
+                                &since, token, space),
+                         5);
+        assert_int_equal(strlen(token), 32);
+        assert_non_null(strchr(space, ':'));
+    }
     ttl = cmd_int("PTTL %s", "t:lease:{gh}");
     assert_true(ttl > 55000 && ttl <= 60000);
 
@@ -536,6 +548,82 @@ static void test_redis_down(void **state)
     bw_store_free(st);
 }
 
+/* A pid that is not running: a child that has exited. */
+static long dead_pid(void)
+{
+    pid_t p = fork();
+
+    if (p == 0) {
+        _exit(0);
+    }
+    waitpid(p, NULL, 0);
+    return (long)p;
+}
+
+/*
+ * A lease left by a killed process of this host, boot and pid namespace
+ * is taken over at once; any other holder is waited out.
+ */
+static void test_takeover(void **state)
+{
+    struct bw_store *st;
+    struct bw_lease a;
+    char v[512], host[256], token[64], space[80], left[512];
+    long pid = 0;
+    long long since = 0;
+
+    (void)state;
+    NEED_REDIS();
+    st = open_as(user_bw);
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_int_equal(
+        sscanf(v, "%255s %ld %lld %63s %79s", host, &pid, &since, token, space),
+        5);
+    bw_lease_release(&a);
+
+    /* ours, and the process is gone: taken over */
+    snprintf(left, sizeof(left), "%s %ld 1 deadbeef %s", host, dead_pid(),
+             space);
+    freeReplyObject(cmd("SET t:lease:{gh} %s", left));
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), 0);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, a.value);
+    bw_lease_release(&a);
+
+    /* the process runs (our parent): busy */
+    snprintf(left, sizeof(left), "%s %ld 1 deadbeef %s", host, (long)getppid(),
+             space);
+    freeReplyObject(cmd("SET t:lease:{gh} %s", left));
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), BW_EBUSY);
+    bw_lease_release(&a);
+
+    /* another host, another pid namespace, or no namespace said: busy */
+    snprintf(left, sizeof(left), "other-%s %ld 1 deadbeef %s", host, dead_pid(),
+             space);
+    freeReplyObject(cmd("SET t:lease:{gh} %s", left));
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), BW_EBUSY);
+    bw_lease_release(&a);
+    snprintf(left, sizeof(left), "%s %ld 1 deadbeef x%s", host, dead_pid(),
+             space);
+    freeReplyObject(cmd("SET t:lease:{gh} %s", left));
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), BW_EBUSY);
+    bw_lease_release(&a);
+    snprintf(left, sizeof(left), "%s %ld 1 deadbeef", host, dead_pid());
+    freeReplyObject(cmd("SET t:lease:{gh} %s", left));
+    assert_int_equal(bw_lease_init(&a, st, "gh"), 0);
+    assert_int_equal(bw_lease_acquire(&a), BW_EBUSY);
+    bw_lease_release(&a);
+    get("t:lease:{gh}", v, sizeof(v));
+    assert_string_equal(v, left);
+    bw_store_free(st);
+}
+
 /* Many processes at once: exactly one takes the lease. */
 static void test_race(void **state)
 {
@@ -599,6 +687,7 @@ int main(void)
         cmocka_unit_test_setup(test_lost_without_eval, fresh),
         cmocka_unit_test_setup(test_renew_after_drop, fresh),
         cmocka_unit_test_setup(test_redis_down, fresh),
+        cmocka_unit_test_setup(test_takeover, fresh),
         cmocka_unit_test_setup(test_race, fresh),
     };
 
