@@ -38,7 +38,7 @@ const struct bw_command bw_commands[] = {
      "write a starter config", 0},
     {"daemon", cmd_daemon, "[--pidfile FILE]",
      "scheduled collect + report + email", 0},
-    {"demo", cmd_demo, "", "the built-in demo", 0},
+    {"demo", cmd_demo, "[--out-dir DIR]", "the built-in demo", 0},
     {"debug", cmd_debug, "dump", "internal helpers for tests", 1},
     {NULL, NULL, NULL, NULL, 0}};
 

@@ -114,14 +114,12 @@ int bw_stat_known(const char *name)
 
 double bw_delta(double this_value, double last_value, int is_ratio)
 {
-    if (isnan(this_value) || isnan(last_value)) {
+    /* METRICS.md: no data when last is 0 or no data, ratios included */
+    if (isnan(this_value) || isnan(last_value) || last_value == 0) {
         return NAN;
     }
     if (is_ratio) {
         return (this_value - last_value) * 100.0;
-    }
-    if (last_value == 0) {
-        return NAN;
     }
     return (this_value - last_value) / last_value * 100.0;
 }

@@ -40,18 +40,18 @@ enum bw_api {
 #define BW_HTTP_RETRY 1
 
 struct bw_http_opts {
-    int api;                  /* enum bw_api: how to read rate limits */
-    long max_parallel;        /* transfers in flight, >= 1 */
-    long max_rate_wait;       /* seconds a quota wait may last (0: never
+    int api;                 /* enum bw_api: how to read rate limits */
+    long max_parallel;       /* transfers in flight, >= 1 */
+    long max_rate_wait;      /* seconds a quota wait may last (0: never
                                  wait, fail with BW_ERATELIMIT at once) */
-    const char *ca_file;      /* extra CA bundle, or NULL */
-    const char *auth;         /* full Authorization value, copied, secret */
-    const char *auth_source;  /* for messages: "GITHUB_TOKEN" (env name) or
+    const char *ca_file;     /* extra CA bundle, or NULL */
+    const char *auth;        /* full Authorization value, copied, secret */
+    const char *auth_source; /* for messages: "GITHUB_TOKEN" (env name) or
                                  a file path; never the secret itself */
-    long connect_timeout;     /* seconds, default 10 */
-    long timeout;             /* seconds per transfer, default 60 */
-    size_t max_body;          /* bytes, default 64 MiB */
-    int max_tries;            /* default 5 */
+    long connect_timeout;    /* seconds, default 10 */
+    long timeout;            /* seconds per transfer, default 60 */
+    size_t max_body;         /* bytes, default 64 MiB */
+    int max_tries;           /* default 5 */
     /* Called about once a second while waiting (backoff, quota reset) and
        between transfers; nonzero stops everything with that status
        (BW_EINTR, BW_ELEASE). May be NULL. */
@@ -67,8 +67,8 @@ struct bw_http_stats {
     long requests;     /* transfers completed, retries included */
     long not_modified; /* 304s */
     long retries;
-    long bytes;        /* response bodies */
-    long quota_limit;  /* from the last rate-limit headers; -1 unknown */
+    long bytes;       /* response bodies */
+    long quota_limit; /* from the last rate-limit headers; -1 unknown */
     long quota_remaining;
     int64_t quota_reset; /* epoch seconds; -1 unknown */
     double wait_seconds; /* time spent waiting for quota or backoff */
@@ -102,9 +102,9 @@ typedef int (*bw_http_cb)(void *user, const struct bw_http_req *req,
                           const struct bw_http_resp *resp, int rc);
 
 struct bw_http_req {
-    const char *method;       /* "GET" (NULL) or "POST" */
-    const char *url;          /* copied at submit */
-    const char *body;         /* POST body (JSON), copied at submit */
+    const char *method;        /* "GET" (NULL) or "POST" */
+    const char *url;           /* copied at submit */
+    const char *body;          /* POST body (JSON), copied at submit */
     const char *if_none_match; /* ETag to send, copied, or NULL */
     bw_http_cb cb;
     void *user;
@@ -137,8 +137,7 @@ const char *bw_http_last_error(const struct bw_http *h);
  * Parse a Link header value into the URLs of rel="next" and rel="last"
  * (either may be NULL). Caller frees both with bw_free(). Pure; fuzzed.
  */
-int bw_http_parse_link(const char *value, size_t len, char **next,
-                       char **last);
+int bw_http_parse_link(const char *value, size_t len, char **next, char **last);
 
 /*
  * A rate-limit reset header value into *epoch: epoch seconds (GitHub) or

@@ -35,7 +35,7 @@ int bw_stat_known(const char *name);
 /*
  * Week-over-week change: (this - last) / last * 100 (percent), or for a
  * ratio metric (this - last) * 100 (percentage points). NAN when last is 0
- * or either is NAN.
+ * or either is NAN, ratios included (METRICS.md).
  */
 double bw_delta(double this_value, double last_value, int is_ratio);
 

@@ -297,11 +297,13 @@ bw_cleanup()
     fi
 }
 
-# The EXIT trap keeps the script's own exit status; INT and TERM exit too,
-# which runs it.
+# The EXIT trap keeps the script's own exit status; INT, TERM and PIPE exit
+# too, which runs it.
 trap 'bw_cleanup' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# `sh t_x.sh | head` must not leave servers behind either
+trap 'exit 141' PIPE
 
 # bw_wait_for SECONDS COMMAND...: poll every 0.1 s until it succeeds.
 bw_wait_for()

@@ -115,15 +115,13 @@ def status(t, v, prev):
 
 
 def delta(this, last, ratio):
-    """Δ as bw_delta() computes it: percent, or points for ratios (defined
-    for ratios even when last is 0); None when there is nothing to
-    compare."""
-    if this is None or last is None:
+    """Δ per METRICS.md: (this - last) / last in percent, or the difference
+    in percentage points for ratios; no data (None) when last is 0 or
+    either side has no data."""
+    if this is None or last is None or last == 0:
         return None
     if ratio:
         return (this - last) * 100.0
-    if last == 0:
-        return None
     return (this - last) / last * 100.0
 
 

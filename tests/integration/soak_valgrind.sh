@@ -88,6 +88,43 @@ vg 0 "status --format json" $C status --format json
 if vg 0 "report (md, html, json)" $C report --week 2026-W46; then
     vg 0 "report --format html --out -" $C report --week 2026-W46 \
         --format html --out -
+    # a plain SMTP sink on loopback (python3-aiosmtpd) for --email
+    SMTP_PORT=$(bw_free_port)
+    mkdir -p "$BW_TMP/mail"
+    "$BW_PYTHON" - "$SMTP_PORT" "$BW_TMP/mail" >"$BW_TMP/smtpd.out" 2>&1 \
+        </dev/null <<'EOF' &
+import os, sys, time
+from aiosmtpd.controller import Controller
+
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        n = len(os.listdir(sys.argv[2]))
+        with open(os.path.join(sys.argv[2], "%d.eml" % n), "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        return "250 OK"
+
+c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
+c.start()
+print("smtpd listening", flush=True)
+time.sleep(300)
+EOF
+    bw_track_pid $!
+    if bw_wait_for 10 grep -q listening "$BW_TMP/smtpd.out"; then
+        cat "$BW_TMP/bw.ini" - >"$BW_TMP/mail.ini" <<EOF
+
+[email]
+smtp_url = smtp://127.0.0.1:$SMTP_PORT
+from = bellwether@acme.com
+to = leads@acme.com
+EOF
+        if vg 0 "report --email" -c "$BW_TMP/mail.ini" report \
+            --week 2026-W46 --email; then
+            expect_eq "valgrind: the mail arrived" \
+                "$(ls "$BW_TMP/mail" | wc -l)" 1
+        fi
+    else
+        skip "valgrind: report --email" "no SMTP sink (python3-aiosmtpd)"
+    fi
 fi
 
 # ---- failure paths --------------------------------------------------------

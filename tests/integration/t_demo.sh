@@ -29,7 +29,7 @@ leftovers()
 # the simulator runs (the pattern does not match this grep's own command)
 running()
 {
-    ps -eo args= | grep -F "$BW_TMP/apisim-wrapper.py" | grep -q '^python'
+    ps -eo args= | grep -q "$BW_TMP/apisim-wrapper[.]py --port"
 }
 
 wait_gone()
