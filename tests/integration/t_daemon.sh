@@ -208,7 +208,15 @@ else
     not_ok "SIGTERM: a collect is under way (its lease is taken)" \
         "$(cat "$BW_TMP/term.err")"
 fi
-sleep 0.5
+# slots come every second, the collect takes longer: never two at once
+if dm_wait_log term "collect 'gh' \(due [^)]*\): skipped, the run started [0-9]+ s ago \(pid [0-9]+\) is still going" 10; then
+    ok "a slot that comes while the job runs is skipped, and logged"
+else
+    not_ok "a slot that comes while the job runs is skipped, and logged" \
+        "$(tail -n 5 "$BW_TMP/term.err")"
+fi
+expect_eq "SIGTERM: that collect is still under way" \
+    "$(bw_redis_cli -n 3 EXISTS 'bw:lease:{gh}')" 1
 expect_eq "--pidfile holds the daemon's pid" "$(cat "$BW_TMP/term.pid")" \
     "$(dm_pid term)"
 # a second daemon on the same pidfile refuses to start

@@ -282,6 +282,7 @@ class Conf:
         self.gh = {}               # rules of the (one) github source
         self.jira = {}             # rules of the (one) jira source
         self.repos = None          # collected repositories (None: all)
+        self.org = None            # [source] org: its non-archived repos
         self.projects = None
         self.gh_since = None
         self.jira_since = None
@@ -313,6 +314,7 @@ class Conf:
                             "include_bot_prs", "exclude_labels",
                             "exclude_base") if s.get(k) is not None}
                     c.repos = _list(s.get("repos")) or None
+                    c.org = s.get("org")
                     c.gh_since = since
                 elif s.get("type") == "jira":
                     c.jira = {k: s.get(k) for k in (
@@ -376,6 +378,18 @@ class Truth:
         except Exception:       # no Jira side: tickets are not asked about
             st = []
         catalog = {s["name"]: s["statusCategory"]["key"] for s in st}
+        if conf.org:
+            # the collector takes an org's non-archived repositories only
+            page, names = 1, list(conf.repos or [])
+            while True:
+                repos = _get_json("%s/orgs/%s/repos?per_page=100&page=%d" % (
+                    url.rstrip("/"), conf.org, page))
+                names += [r["full_name"] for r in repos
+                          if not r.get("archived")]
+                if len(repos) < 100:
+                    break
+                page += 1
+            conf.repos = names
         return cls(truth, catalog, conf)
 
     # ---- what was collected (DESIGN.md: since bounds finished work) ----
