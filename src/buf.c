@@ -1,6 +1,7 @@
 /*
  * buf.c - growable buffer (see buf.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,13 +11,14 @@
 
 int bw_buf_grow(struct bw_buf *b, size_t extra)
 {
-    size_t need = b->len + extra + 1;
+    size_t need;
     size_t cap;
     char *p;
 
-    if (need < b->len) {
+    if (extra > SIZE_MAX - b->len - 1) {
         return BW_ENOMEM;
     }
+    need = b->len + extra + 1;
     if (b->max && need > b->max + 1) {
         return BW_EIO;
     }
@@ -25,7 +27,7 @@ int bw_buf_grow(struct bw_buf *b, size_t extra)
     }
     cap = b->cap ? b->cap : 64;
     while (cap < need) {
-        cap *= 2;
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     }
     p = bw_realloc(b->data, cap);
     if (p == NULL) {

@@ -101,7 +101,13 @@ char *bw_redact_url(const char *url, char *out, size_t n)
     scheme_end = strstr(url, "://");
     host = scheme_end ? scheme_end + 3 : url;
     path = host + strcspn(host, "/?#");
-    at = memchr(host, '@', (size_t)(path - host));
+    /* the password may itself hold '@': the host follows the last one */
+    at = NULL;
+    for (const char *c = host; c < path; c++) {
+        if (*c == '@') {
+            at = c;
+        }
+    }
     PUT(url, (size_t)(host - url));
     if (at != NULL) {
         host = at + 1;

@@ -1,10 +1,10 @@
 #!/bin/sh
+# tiny
 # t_contrib.sh - the packaging examples in contrib/: the systemd units load
 # (systemd-analyze verify, when installed) and keep their promises (a
 # dynamic user, LoadCredential= for the tokens, the hardening, reload by
 # SIGHUP, the daemon in the foreground), and every crontab.example job has
 # a valid schedule and runs bellwether with -q.
-# tiny
 . "$(dirname "$0")/lib.sh"
 
 units="bellwether.service bellwether-collect.service bellwether-collect.timer

@@ -20,7 +20,6 @@ JIRA_TOKEN=jira-test-token
 BELLWETHER_BACKOFF_BASE_MS=2
 export GITHUB_TOKEN JIRA_TOKEN BELLWETHER_BACKOFF_BASE_MS
 VERSION=$("$BW_BIN" --version | sed 's/^bellwether //')
-HOST=$(hostname)
 
 bw_start_redis
 bw_start_apisim --seed 11 --scale 2x25 --latency-ms 25 \

@@ -114,7 +114,7 @@ no_secret()
 
 # ---- servers ---------------------------------------------------------------
 
-bw_start_redis --user "$REDIS_USER on >$REDIS_SECRET ~sec:* ~hostile:* resetchannels -@all +@read +@write +@transaction +@connection +@scripting -@dangerous" \
+bw_start_redis --user "$REDIS_USER on >$REDIS_SECRET ~sec:* ~hostile:* resetchannels +@all -@dangerous +info" \
     --conf "user default off"
 rcli()
 {

@@ -1,11 +1,11 @@
 #!/bin/sh
+# tiny
 # t_status.sh - `bellwether status` against a real redis-server and the API
 # simulator: per source the last run, success and failure with the error,
 # items stored, requests and quota left, the lease holder, the next
 # scheduled run; Redis version and memory; --format json; exit 1 when a
 # source's last run failed, its last success is older than stale_after (or
 # it never succeeded), or Redis cannot be reached; exit 0 when all is well.
-# tiny
 . "$(dirname "$0")/lib.sh"
 
 GITHUB_TOKEN=gh-test-token
