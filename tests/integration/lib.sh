@@ -495,6 +495,8 @@ bw_start_apisim()
     fi
     bw_stop_apisim
     BW_APISIM_DIR=$(mktemp -d "$BW_TMP/apisim.XXXXXX") || exit 1
+    # the log must exist before the poll below reads it
+    : >"$BW_APISIM_DIR/stdout"
     "$BW_PYTHON" "$_sim" --port 0 "$@" >"$BW_APISIM_DIR/stdout" \
         2>"$BW_APISIM_DIR/stderr" </dev/null &
     APISIM_PID=$!
