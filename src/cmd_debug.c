@@ -18,7 +18,7 @@ static int dump(struct bw_cli *cli)
 {
     struct bw_config *cfg = NULL;
     struct bw_store *st = NULL;
-    int rc = bw_cli_load_config(cli, &cfg);
+    int rc = bw_cli_load_config_offline(cli, &cfg);
 
     if (rc == 0) {
         rc = bw_store_open(&cfg->redis, 0, &st);

@@ -203,7 +203,7 @@ int cmd_query(struct bw_cli *cli, int argc, char **argv)
         rc = check_opts(&o, &stats);
     }
     if (rc == 0) {
-        rc = bw_cli_load_config(cli, &cfg);
+        rc = bw_cli_load_config_offline(cli, &cfg);
     }
     if (rc == 0 && cfg->report.timezone) {
         rc = bw_tz_set(cfg->report.timezone);

@@ -68,7 +68,7 @@ int cmd_reindex(struct bw_cli *cli, int argc, char **argv)
 
     rc = parse_args(argc, argv, &names, &nnames);
     if (rc == 0) {
-        rc = bw_cli_load_config(cli, &cfg);
+        rc = bw_cli_load_config_offline(cli, &cfg);
     }
     for (size_t i = 0; rc == 0 && i < nnames; i++) {
         if (bw_config_source(cfg, names[i]) == NULL) {

@@ -161,7 +161,7 @@ int cmd_report(struct bw_cli *cli, int argc, char **argv)
     memset(&res, 0, sizeof(res));
     rc = parse_args(argc, argv, &a);
     if (rc == 0) {
-        rc = bw_cli_load_config(cli, &cfg);
+        rc = bw_cli_load_config_offline(cli, &cfg);
     }
     if (rc == 0) {
         rc = check_args(cfg, &a);

@@ -1815,6 +1815,16 @@ static void fill_secret(struct at *at, struct raw_section *sec, void *opts)
     if (text == NULL) {
         return;
     }
+    if ((at->ld->flags & BW_CONFIG_NO_SOURCE_SECRETS) &&
+        sec->kind == SK_SOURCE && (kf != NULL || env_name_ok(text))) {
+        /* a command that calls no API: name the secret, never read it */
+        if (ke != NULL) {
+            src->env = text;
+        } else {
+            src->file = text;
+        }
+        return;
+    }
     if (ke != NULL) {
         secret_env(at, nenv, text, src, field);
     } else {

@@ -64,6 +64,13 @@ int bw_cli_load_config(const struct bw_cli *cli, struct bw_config **out)
     return bw_config_load(bw_config_path(cli->config_path), out);
 }
 
+int bw_cli_load_config_offline(const struct bw_cli *cli,
+                               struct bw_config **out)
+{
+    return bw_config_load_ex(bw_config_path(cli->config_path),
+                             BW_CONFIG_NO_SOURCE_SECRETS, NULL, out);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bellwether [-c FILE] [-v|-q] <command> [options]\n\n"

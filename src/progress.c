@@ -52,6 +52,14 @@ const char *bw_progress_scope_noun(const char *collector)
 
 /* ------------------------------------------------------------ formatting */
 
+/* The noun for n of them: "1 PR", "2 PRs" (nouns here end in 's'). */
+static int noun_len(long n, const char *noun)
+{
+    size_t len = strlen(noun);
+
+    return (int)(n == 1 && len > 1 && noun[len - 1] == 's' ? len - 1 : len);
+}
+
 char *bw_progress_duration(double seconds, char *buf, size_t n)
 {
     long s = seconds > 0 ? (long)(seconds + 0.5) : 0;
@@ -150,7 +158,8 @@ size_t bw_progress_format(const struct bw_progress_view *v, int width,
     if (c->items_known > 0) {
         put(out, n, &o, "%ld/%ld %s", c->items_seen, c->items_known, v->noun);
     } else {
-        put(out, n, &o, "%ld %s", c->items_seen, v->noun);
+        put(out, n, &o, "%ld %.*s", c->items_seen,
+            noun_len(c->items_seen, v->noun), v->noun);
     }
     if (c->items_new + c->items_changed > 0) {
         put(out, n, &o, " (%ld new, %ld changed)", c->items_new,
@@ -168,7 +177,8 @@ size_t bw_progress_format(const struct bw_progress_view *v, int width,
         put(out, n, &o, ", %ld/%ld %s", c->scopes_done, c->scopes_total,
             v->scopes ? v->scopes : "scopes");
     }
-    put(out, n, &o, ", %ld requests", v->requests);
+    put(out, n, &o, ", %ld request%s", v->requests,
+        v->requests == 1 ? "" : "s");
     if (v->not_modified > 0) {
         put(out, n, &o, " (%ld not modified)", v->not_modified);
     }
@@ -411,11 +421,12 @@ int bw_summary_line(struct bw_buf *b, const struct bw_run_summary *s)
                                                      : "another process");
     }
     rc = bw_buf_printf(b,
-                       "%s: %ld %s (%ld new, %ld changed) in %.1f s, %ld "
-                       "requests (%ld not modified)",
-                       s->source, c->items_seen, s->noun, c->items_new,
+                       "%s: %ld %.*s (%ld new, %ld changed) in %.1f s, %ld "
+                       "request%s (%ld not modified)",
+                       s->source, c->items_seen,
+                       noun_len(c->items_seen, s->noun), s->noun, c->items_new,
                        c->items_changed, s->seconds, s->requests,
-                       s->not_modified);
+                       s->requests == 1 ? "" : "s", s->not_modified);
     if (rc == 0 && s->quota_remaining >= 0 && s->quota_limit > 0) {
         rc = bw_buf_printf(b, ", quota %ld/%ld left", s->quota_remaining,
                            s->quota_limit);

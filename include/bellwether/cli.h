@@ -32,6 +32,10 @@ void bw_command_help(const struct bw_command *cmd);
 
 /* Load the config the global options name (logs errors; BW_ECONFIG). */
 int bw_cli_load_config(const struct bw_cli *cli, struct bw_config **out);
+/* The same for commands that call no API (report, query, status, ...):
+   the sources' tokens need not be set (BW_CONFIG_NO_SOURCE_SECRETS). */
+int bw_cli_load_config_offline(const struct bw_cli *cli,
+                               struct bw_config **out);
 
 int cmd_collect(struct bw_cli *cli, int argc, char **argv);
 int cmd_report(struct bw_cli *cli, int argc, char **argv);

@@ -165,6 +165,10 @@ int bw_config_load(const char *path, struct bw_config **out);
 void bw_config_free(struct bw_config *cfg);
 
 #define BW_CONFIG_NO_PLUGINS 0x1 /* built-in collectors only (fuzzing) */
+/* Leave [source] secrets unread (token NULL, its *_env / *_file name kept):
+   for commands that call no API (report, query, status, reindex, ...), so
+   they run without the collectors' tokens in the environment. */
+#define BW_CONFIG_NO_SOURCE_SECRETS 0x2
 
 struct bw_buf;
 /*

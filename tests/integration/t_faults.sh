@@ -189,7 +189,10 @@ sim_faults()
         fault "$s secondary-bare@$n2+" "$s" 1 "max_rate_wait=5s" \
             --faults "$s:secondary-bare@$n2+"
     fi
-    fault "$s 5xx:0.2 (retried)" "$s" 0 "" --faults "$s:5xx:0.2"
+    # five failures in a row must stay unlikely over all requests of a run
+    p=0.2
+    [ "$FL_SCALE" = tiny ] || p=0.05
+    fault "$s 5xx:$p (retried)" "$s" 0 "" --faults "$s:5xx:$p"
     fault "$s 5xx:1 (every try fails)" "$s" 1 "" --faults "$s:5xx:1"
     fault "$s truncate@$n1" "$s" 0 "" --faults "$s:truncate@$n1"
     fault "$s truncate@$n2+" "$s" 1 "" --faults "$s:truncate@$n2+"

@@ -1,15 +1,20 @@
 #!/bin/sh
-# t_secrets.sh - no secret leaks (issue 9, DESIGN.md "Config"): a GitHub
-# token, a Jira token (in a file), a Redis ACL user's password and an SMTP
-# password with distinctive values; collect, report (to files and by
-# mail), query, status and check run with -v -v, and none of the secrets
-# (nor the Basic/AUTH PLAIN encodings that carry them) appears in stdout,
-# stderr, the report files, the mail, any Redis key or value (bookkeeping
-# keys included) or the simulator's request log. Also: error paths (a
-# refused token, a wrong Redis password) stay quiet, URLs with credentials
-# are refused without being echoed, secret files readable by group or
-# others are warned about, ${CREDENTIALS_DIRECTORY} works.
+# t_secrets.sh - no secret leaks (issue 9, DESIGN.md "Config")
 # tiny
+#
+# A GitHub token, a Jira token (in a file), a Redis ACL user's password and
+# an SMTP password with distinctive values; collect, report (to files and
+# by mail), query, status and check run with -v -v, and none of the
+# secrets (nor the Basic / AUTH PLAIN encodings that carry them) appears in
+# stdout, stderr, the report files, the mail, any Redis key or value
+# (bookkeeping keys included) or the simulator's request log. Also: error
+# paths (a refused token, a wrong Redis or SMTP password) stay quiet, URLs
+# with credentials are refused without being echoed, secret files readable
+# by group or others are warned about, ${CREDENTIALS_DIRECTORY} works, the
+# token is never sent to another origin (a Link rel="next" or a redirect
+# there), and every command works as a least-privilege Redis ACL user. A
+# command not implemented yet is skipped with a reason, so the test
+# enforces it as soon as it lands.
 . "$(dirname "$0")/lib.sh"
 
 GH_SECRET=ghp_SeCrEtGH7f3b9a1c
@@ -114,7 +119,11 @@ no_secret()
 
 # ---- servers ---------------------------------------------------------------
 
-bw_start_redis --user "$REDIS_USER on >$REDIS_SECRET ~sec:* ~hostile:* resetchannels +@all -@dangerous +info" \
+# the least-privilege user README.md's SECURITY section recommends: keys
+# under its prefixes only, no pub/sub, no dangerous command but INFO (the
+# default user is off, so nothing works without the password)
+REDIS_ACL="~sec:* ~hostile:* resetchannels +@all -@dangerous +info"
+bw_start_redis --user "$REDIS_USER on >$REDIS_SECRET $REDIS_ACL" \
     --conf "user default off"
 rcli()
 {
@@ -122,7 +131,7 @@ rcli()
         --pass "$REDIS_SECRET" --no-auth-warning "$@"
 }
 if [ "$(rcli ping)" = PONG ]; then
-    ok "Redis with only an ACL user ($REDIS_USER) and a password"
+    ok "Redis with only an ACL user ($REDIS_USER: $REDIS_ACL)"
 else
     not_ok "Redis with an ACL user answers" "$(rcli ping 2>&1)"
 fi

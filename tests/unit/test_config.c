@@ -1403,6 +1403,34 @@ static void test_torture(void **state)
             0, BW_ECONFIG);
 }
 
+/* Commands that call no API load a config whose tokens are not set. */
+static void test_offline_secrets(void **state)
+{
+    static const char ini[] =
+        "[redis]\nurl = redis://127.0.0.1:6379\n"
+        "[source gh]\ntype = github\nrepos = acme/api\n"
+        "token_env = BW_TEST_UNSET_TOKEN\n";
+    struct bw_buf d = BW_BUF_INIT;
+    struct bw_config *cfg = NULL;
+    const struct bw_github_opts *o;
+
+    (void)state;
+    unsetenv("BW_TEST_UNSET_TOKEN");
+    assert_int_equal(parse(ini, &cfg, &d), BW_ECONFIG);
+    assert_non_null(strstr(d.data, "BW_TEST_UNSET_TOKEN"));
+    bw_buf_reset(&d);
+    assert_int_equal(bw_config_parse("t.ini", ini, strlen(ini),
+                                     BW_CONFIG_NO_PLUGINS |
+                                         BW_CONFIG_NO_SOURCE_SECRETS,
+                                     &d, &cfg),
+                     0);
+    o = cfg->sources[0].opts;
+    assert_null(o->token);
+    assert_string_equal(o->token_src.env, "BW_TEST_UNSET_TOKEN");
+    bw_config_free(cfg);
+    bw_buf_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1429,6 +1457,7 @@ int main(void)
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_contrib_example),
         cmocka_unit_test(test_torture),
+        cmocka_unit_test(test_offline_secrets),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

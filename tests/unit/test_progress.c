@@ -140,6 +140,10 @@ static void test_format_wait(void **state)
     assert_string_equal(out, "gh: waiting 4m05s for the quota reset, 0 PRs, "
                              "0 requests, 0.0/s, quota 0/5000 (resets in "
                              "4m04s)");
+    v.cs.items_seen = 1;
+    v.requests = 1;
+    bw_progress_format(&v, 0, out, sizeof(out));
+    assert_non_null(strstr(out, " 1 PR, 1 request, "));
     v.wait_quota = 0;
     v.wait_until = v.now + 3;
     bw_progress_format(&v, 0, out, sizeof(out));
@@ -241,6 +245,17 @@ static void test_summary_variants(void **state)
     assert_string_equal(b.data, "x: 0 items (0 new, 0 changed) in 0.2 s, 0 "
                                 "requests (0 not modified); interrupted: "
                                 "interrupted by a signal");
+    bw_buf_release(&b);
+
+    /* one of each: singular */
+    cs.items_seen = 1;
+    memset(&hs, 0, sizeof(hs));
+    hs.requests = 1;
+    hs.quota_limit = hs.quota_remaining = -1;
+    bw_summary_from(&s, "jira", "jira", 0, &cs, &hs, 0.3, 500);
+    bw_summary_line(&b, &s);
+    assert_string_equal(b.data, "jira: 1 ticket (0 new, 0 changed) in 0.3 s, "
+                                "1 request (0 not modified)");
     bw_buf_release(&b);
 
     s.skipped = 1;
