@@ -372,8 +372,8 @@ static int check_sources(struct check_ctx *ctx)
 
 /* ------------------------------------------------- jira: story points */
 
-/* Name of field id in a /rest/api/2/field answer, or NULL; the id of
- * the first field named name into *id_of (borrowed from root). */
+/* In a /rest/api/2/field answer: the name of field id, or the id of the
+ * first field named name; NULL when none (borrowed from root). */
 static const char *field_name(const cJSON *root, const char *id)
 {
     const cJSON *f;
@@ -798,7 +798,8 @@ static int smtp_send(int fd, const char *s)
     return 0;
 }
 
-/* Greeting, EHLO, QUIT. 0, or a status after fail(). *starttls set. */
+/* Greeting, EHLO, QUIT: 0 (*starttls set when offered) or BW_ESMTP with
+ * why filled. */
 static int smtp_talk(int fd, int *starttls, char *why, size_t n)
 {
     struct bw_buf b = BW_BUF_INIT;

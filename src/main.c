@@ -9,6 +9,7 @@
 
 #include "bellwether/cli.h"
 #include "bellwether/error.h"
+#include "bellwether/help.h"
 #include "bellwether/http.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
@@ -166,6 +167,10 @@ static int run(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (bw_help_is_topic(argv[optind + 1])) {
+            /* hidden: the key tables, for ini(5) (help.h) */
+            return bw_help_topic(argc - optind - 1, argv + optind + 1);
+        }
         cmd = bw_command_find(argv[optind + 1]);
         if (cmd == NULL) {
             return command_list_error(argv[optind + 1]);
@@ -207,6 +212,7 @@ int main(int argc, char **argv)
     }
     rc = run(argc, argv);
     bw_http_global_cleanup();
+    bw_mem_release_cached();
     if (fflush(stdout) != 0 || ferror(stdout)) {
         BW_ERROR("cannot write to standard output");
         return rc ? bw_exit_code(rc) : 1;

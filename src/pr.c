@@ -28,6 +28,7 @@
 
 #include "bellwether/error.h"
 #include "bellwether/mem.h"
+#include "bellwether/pack.h"
 #include "bellwether/pr.h"
 
 #define PACK_MAGIC "e1"
@@ -335,25 +336,6 @@ static int letter_kind(char c)
     return p ? (int)(p - kind_letters) : -1;
 }
 
-static int pack_actor(struct bw_buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = bw_buf_addch(out, ' ');
-
-    for (; rc == 0 && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c < '!' || c == '%' || c == 0x7f) {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-
-            rc = bw_buf_add(out, esc, 3);
-        } else {
-            rc = bw_buf_addch(out, (char)c);
-        }
-    }
-    return rc;
-}
-
 static int pack_one(struct bw_buf *out, const struct bw_pr_event *ev,
                     int64_t prev)
 {
@@ -376,7 +358,10 @@ static int pack_one(struct bw_buf *out, const struct bw_pr_event *ev,
         rc = bw_buf_printf(out, "!%u", (unsigned)ev->actor_flags);
     }
     if (rc == 0 && ev->actor) {
-        rc = pack_actor(out, ev->actor);
+        rc = bw_buf_addch(out, ' ');
+        if (rc == 0) {
+            rc = bw_pack_escape(out, ev->actor);
+        }
     }
     return rc;
 }
@@ -398,82 +383,14 @@ int bw_pr_pack_events(const struct bw_pr *pr, struct bw_buf *out)
     return rc;
 }
 
-/* A signed decimal int64 at *p (advanced), no blanks, no '+'. */
-static int unpack_int(const char **p, const char *end, int64_t *v)
-{
-    const char *s = *p;
-    int neg = 0;
-    uint64_t acc = 0, lim;
-
-    if (s < end && *s == '-') {
-        neg = 1;
-        s++;
-    }
-    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (s == end || *s < '0' || *s > '9') {
-        return BW_EPARSE;
-    }
-    for (; s < end && *s >= '0' && *s <= '9'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-
-        if (acc > (lim - d) / 10) {
-            return BW_EPARSE;
-        }
-        acc = acc * 10 + d;
-    }
-    *v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-    *p = s;
-    return 0;
-}
-
 static int unpack_small(const char **p, const char *end, uint8_t *v)
 {
     int64_t x;
 
-    if (unpack_int(p, end, &x) || x < 0 || x > 255) {
+    if (bw_pack_parse_int(p, end, &x) || x < 0 || x > 255) {
         return BW_EPARSE;
     }
     *v = (uint8_t)x;
-    return 0;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* The actor text up to end, %XX decoded; caller frees. */
-static int unpack_actor(const char *s, const char *end, char **out)
-{
-    char *a = bw_malloc((size_t)(end - s) + 1);
-    size_t n = 0;
-
-    if (a == NULL) {
-        return BW_ENOMEM;
-    }
-    while (s < end) {
-        if (*s == '%') {
-            int hi = end - s > 2 ? hexval(s[1]) : -1;
-            int lo = hi >= 0 ? hexval(s[2]) : -1;
-
-            if (lo < 0 || (hi == 0 && lo == 0)) {
-                bw_free(a);
-                return BW_EPARSE;
-            }
-            a[n++] = (char)(hi * 16 + lo);
-            s += 3;
-        } else {
-            a[n++] = *s++;
-        }
-    }
-    a[n] = '\0';
-    *out = a;
     return 0;
 }
 
@@ -491,13 +408,13 @@ static int unpack_one(const char *s, const char *end, int64_t prev,
     }
     ev->kind = (uint8_t)kind;
     s++;
-    if (unpack_int(&s, end, &d)) {
+    if (bw_pack_parse_int(&s, end, &d)) {
         return BW_EPARSE;
     }
     ev->t = (int64_t)((uint64_t)prev + (uint64_t)d);
     if (s < end && *s == ':') {
         s++;
-        if (unpack_int(&s, end, &d)) {
+        if (bw_pack_parse_int(&s, end, &d)) {
             return BW_EPARSE;
         }
         ev->t2 = (int64_t)((uint64_t)ev->t + (uint64_t)d);
@@ -515,7 +432,7 @@ static int unpack_one(const char *s, const char *end, int64_t prev,
         }
     }
     if (s < end && *s == ' ') {
-        return unpack_actor(s + 1, end, &ev->actor);
+        return bw_pack_unescape(s + 1, end, &ev->actor);
     }
     return s == end ? 0 : BW_EPARSE;
 }

@@ -43,6 +43,7 @@
 
 #include "bellwether/error.h"
 #include "bellwether/mem.h"
+#include "bellwether/pack.h"
 #include "bellwether/ticket.h"
 
 #define PACK_MAGIC "h1"
@@ -628,22 +629,10 @@ void bw_ticket_derived_release(struct bw_ticket_derived *d)
 
 static int pack_str(struct bw_buf *out, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     int rc = bw_buf_addch(out, ' ');
 
-    if (rc == 0 && s == NULL) {
-        return bw_buf_addch(out, '%');
-    }
-    for (; rc == 0 && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c < '!' || c == '%' || c == 0x7f) {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-
-            rc = bw_buf_add(out, esc, 3);
-        } else {
-            rc = bw_buf_addch(out, (char)c);
-        }
+    if (rc == 0) {
+        rc = s == NULL ? bw_buf_addch(out, '%') : bw_pack_escape(out, s);
     }
     return rc;
 }
@@ -712,53 +701,12 @@ int bw_ticket_pack_history(const struct bw_ticket *t, struct bw_buf *out)
     return rc;
 }
 
-/* A signed decimal int64 at *p (advanced), no blanks, no '+'. */
-static int unpack_int(const char **p, const char *end, int64_t *v)
-{
-    const char *s = *p;
-    int neg = 0;
-    uint64_t acc = 0, lim;
-
-    if (s < end && *s == '-') {
-        neg = 1;
-        s++;
-    }
-    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    if (s == end || *s < '0' || *s > '9') {
-        return BW_EPARSE;
-    }
-    for (; s < end && *s >= '0' && *s <= '9'; s++) {
-        unsigned dg = (unsigned)(*s - '0');
-
-        if (acc > (lim - dg) / 10) {
-            return BW_EPARSE;
-        }
-        acc = acc * 10 + dg;
-    }
-    *v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
-    *p = s;
-    return 0;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The token at *p (after its leading ' ') up to the next ' ' or end,
  * decoded; "%" alone is NULL. *p is advanced past it. */
 static int unpack_str(const char **p, const char *end, char **out)
 {
     const char *s = *p;
     const char *e;
-    char *a;
-    size_t n = 0;
 
     *out = NULL;
     if (s == end || *s != ' ') {
@@ -771,27 +719,7 @@ static int unpack_str(const char **p, const char *end, char **out)
     if (e - s == 1 && *s == '%') {
         return 0;
     }
-    if ((a = bw_malloc((size_t)(e - s) + 1)) == NULL) {
-        return BW_ENOMEM;
-    }
-    while (s < e) {
-        if (*s == '%') {
-            int hi = e - s > 2 ? hexval(s[1]) : -1;
-            int lo = hi >= 0 ? hexval(s[2]) : -1;
-
-            if (lo < 0 || (hi == 0 && lo == 0)) {
-                bw_free(a);
-                return BW_EPARSE;
-            }
-            a[n++] = (char)(hi * 16 + lo);
-            s += 3;
-        } else {
-            a[n++] = *s++;
-        }
-    }
-    a[n] = '\0';
-    *out = a;
-    return 0;
+    return bw_pack_unescape(s, e, out);
 }
 
 /* "<dt>:<dh>" after the kind letter. */
@@ -800,7 +728,7 @@ static int unpack_head(const char **p, const char *end, int64_t *pt,
 {
     int64_t d;
 
-    if (unpack_int(p, end, &d)) {
+    if (bw_pack_parse_int(p, end, &d)) {
         return BW_EPARSE;
     }
     *pt = (int64_t)((uint64_t)*pt + (uint64_t)d);
@@ -808,7 +736,7 @@ static int unpack_head(const char **p, const char *end, int64_t *pt,
         return BW_EPARSE;
     }
     (*p)++;
-    if (unpack_int(p, end, &d)) {
+    if (bw_pack_parse_int(p, end, &d)) {
         return BW_EPARSE;
     }
     *ph = (int64_t)((uint64_t)*ph + (uint64_t)d);
@@ -866,7 +794,7 @@ static int unpack_flag(struct bw_ticket *t, const char *s, const char *end,
             return BW_EPARSE;
         }
         s++;
-        if (unpack_int(&s, end, &bits) || s != end || bits < 0 || bits > 3) {
+        if (bw_pack_parse_int(&s, end, &bits) || s != end || bits < 0 || bits > 3) {
             return BW_EPARSE;
         }
     }

@@ -9,7 +9,7 @@
 #             report directory)
 #   faults    tests/integration/t_faults.sh at each scale of
 #             $BW_SOAK_SCALES (default "small"; e.g. "small 20x400" for a
-#             longer run)
+#             longer run), then its Jira cases against Jira Data Center
 #   fuzz      tests/fuzz/run-fuzz.sh: every fuzz target for $FUZZ_SECONDS
 #             (default 60) under libFuzzer (clang-14, installed when missing)
 #   load      tests/integration/t_load.sh: five collects and five reports
@@ -57,6 +57,11 @@ if wanted faults; then
         BW_FAULT_SCALE=$scale BW_SUITE_TIMEOUT=3600 \
             bw_suite tap "soak/faults-$scale" sh tests/integration/t_faults.sh
     done
+    # make test covers Jira Cloud; Data Center pages by startAt
+    bw_section "fault injection (tiny, Jira Data Center)"
+    BW_FAULT_SCALE=tiny BW_FAULT_JIRA_FLAVOR=datacenter BW_FAULT_ONLY=jira \
+        BW_SUITE_TIMEOUT=1800 bw_suite tap soak/faults-jira-dc \
+        sh tests/integration/t_faults.sh
 fi
 
 if wanted fuzz; then

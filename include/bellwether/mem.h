@@ -30,7 +30,12 @@ void bw_mem_fail_at(long n, int fail_all);
 long bw_mem_count(void);
 /* True once an injected failure has happened since bw_mem_fail_at(). */
 int bw_mem_failed(void);
-/* Route cJSON's allocations through bw_malloc/bw_free. Call once. */
+/* Give cJSON its allocator (chunked, with the failure hook). Call once,
+   before any cJSON call; trees must be freed with cJSON_Delete / cJSON_free
+   as usual. */
 void bw_mem_hook_cjson(void);
+/* Return the cJSON chunks no tree uses any more to the system (end of a
+   run; keeps leak checkers quiet). */
+void bw_mem_release_cached(void);
 
 #endif

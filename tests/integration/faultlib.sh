@@ -27,7 +27,8 @@
 #                          killed), $FL_SECS
 #   fl_count_items FILE    PRs + tickets in a dump
 #
-# Settings: BW_FAULT_SCALE (tiny | small, default tiny), FL_LIMIT.
+# Settings: BW_FAULT_SCALE (tiny | small | REPOSxPRS, default tiny),
+# BW_FAULT_JIRA_FLAVOR (cloud | datacenter, default cloud), FL_LIMIT.
 
 FL_SCALE=${BW_FAULT_SCALE:-tiny}
 # the simulator's default present, 2026-11-16T00:00:00Z: every run sees
@@ -43,8 +44,16 @@ JIRA_TOKEN=$FL_JTOKEN
 # retries after 10 ms, 20 ms, ... instead of 0.5 s, 1 s, ...
 BELLWETHER_BACKOFF_BASE_MS=${BELLWETHER_BACKOFF_BASE_MS:-10}
 export BELLWETHER_NOW GITHUB_TOKEN JIRA_TOKEN BELLWETHER_BACKOFF_BASE_MS
-FL_SIM_ARGS="--seed 3 --scale $FL_SCALE --token $FL_TOKEN
+# Jira Cloud (basic auth: email + token) unless BW_FAULT_JIRA_FLAVOR says
+# datacenter (a bearer token, no email)
+FL_JIRA_FLAVOR=${BW_FAULT_JIRA_FLAVOR:-cloud}
+if [ "$FL_JIRA_FLAVOR" = datacenter ]; then
+    FL_SIM_ARGS="--seed 3 --scale $FL_SCALE --token $FL_TOKEN
+--jira-flavor datacenter --jira-auth bearer:$FL_JTOKEN"
+else
+    FL_SIM_ARGS="--seed 3 --scale $FL_SCALE --token $FL_TOKEN
 --jira-auth basic:$FL_JEMAIL:$FL_JTOKEN"
+fi
 FL_SIM_PORT=""
 FL_LIMIT=${FL_LIMIT:-120}
 FL_PROJECTS=""
@@ -108,11 +117,15 @@ fl_sim()
 # The simulator's Jira project keys, comma separated (after fl_sim).
 fl_projects()
 {
-    "$BW_PYTHON" - "$APISIM_URL" "$FL_JEMAIL:$FL_JTOKEN" <<'EOF' 2>/dev/null
+    "$BW_PYTHON" - "$APISIM_URL" "$FL_JEMAIL:$FL_JTOKEN" "$FL_JIRA_FLAVOR" \
+        <<'EOF' 2>/dev/null
 import base64, json, sys, urllib.request
-auth = base64.b64encode(sys.argv[2].encode()).decode()
+if sys.argv[3] == "datacenter":
+    auth = "Bearer " + sys.argv[2].split(":", 1)[1]
+else:
+    auth = "Basic " + base64.b64encode(sys.argv[2].encode()).decode()
 req = urllib.request.Request(sys.argv[1] + "/rest/api/2/project",
-                             headers={"Authorization": "Basic " + auth})
+                             headers={"Authorization": auth})
 with urllib.request.urlopen(req, timeout=20) as r:
     print(", ".join(p["key"] for p in json.load(r)))
 EOF
@@ -139,8 +152,11 @@ fl_conf()
             jira)
                 printf '\n[source jira]\ntype = jira\nurl = %s\n' \
                     "$APISIM_URL"
-                printf 'projects = %s\nemail = %s\ntoken_env = JIRA_TOKEN\n' \
-                    "$FL_PROJECTS" "$FL_JEMAIL"
+                printf 'projects = %s\ntoken_env = JIRA_TOKEN\n' \
+                    "$FL_PROJECTS"
+                if [ "$FL_JIRA_FLAVOR" != datacenter ]; then
+                    printf 'email = %s\n' "$FL_JEMAIL"
+                fi
                 ;;
             esac
             printf 'since = %s\n' "$FL_SINCE"

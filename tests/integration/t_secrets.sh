@@ -471,6 +471,14 @@ export CREDENTIALS_DIRECTORY=$BW_TMP/creds
 # ---- the scan ------------------------------------------------------------------
 
 no_secret "no secret in any command's stdout or stderr" "$OUT"/*
+if grep -El 'runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)' \
+    "$OUT"/* >"$BW_TMP/san" 2>/dev/null; then
+    not_ok "no sanitizer report in any command's output" \
+        "$(cat "$BW_TMP/san")" "$(grep -h -A 8 -E 'runtime error:|Sanitizer' \
+            $(cat "$BW_TMP/san") | head -n 20)"
+else
+    ok "no sanitizer report in any command's output ($(ls "$OUT" | wc -l) runs)"
+fi
 no_secret "no secret in the report files" "$BW_TMP"/reports/*
 if [ -n "$SMTP_OK" ]; then
     no_secret "no secret in the mail sent" "$SMTP_DIR"/*.eml

@@ -222,10 +222,62 @@ static void test_cjson_hooked(void **state)
     cJSON_Delete(root);
 }
 
+/* The chunked cJSON allocator: many trees alive at once, freed in any
+ * order, big strings beside small nodes, contents intact throughout. */
+static void test_cjson_chunks(void **state)
+{
+    enum { NTREES = 64 };
+    cJSON *trees[NTREES];
+    char *big;
+    char *json;
+    size_t bigsz = 100 * 1024;
+
+    (void)state;
+    bw_mem_hook_cjson();
+    bw_mem_fail_at(0, 0);
+    big = bw_malloc(bigsz + 64);
+    assert_non_null(big);
+    memset(big, 'x', bigsz);
+    big[bigsz] = '\0';
+    json = bw_malloc(bigsz + 128);
+    assert_non_null(json);
+    snprintf(json, bigsz + 128, "{\"k\":[1,2,3],\"s\":\"%s\"}", big);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < NTREES; i++) {
+            trees[i] = cJSON_Parse(i % 8 == 0 ? json : "{\"a\":[1,{\"b\":2}]}");
+            assert_non_null(trees[i]);
+        }
+        /* free odd ones first, then even: chunks drain out of order */
+        for (int pass = 1; pass >= 0; pass--) {
+            for (int i = pass; i < NTREES; i += 2) {
+                const cJSON *s = cJSON_GetObjectItem(trees[i], "s");
+
+                if (i % 8 == 0) {
+                    assert_non_null(s);
+                    assert_int_equal(strlen(s->valuestring), bigsz);
+                } else {
+                    assert_int_equal(
+                        cJSON_GetObjectItem(
+                            cJSON_GetArrayItem(
+                                cJSON_GetObjectItem(trees[i], "a"), 1),
+                            "b")
+                            ->valueint,
+                        2);
+                }
+                cJSON_Delete(trees[i]);
+            }
+        }
+    }
+    bw_free(json);
+    bw_free(big);
+    bw_mem_release_cached();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_off_by_default, reset),
+        cmocka_unit_test_setup(test_cjson_chunks, reset),
         cmocka_unit_test_setup(test_counting, reset),
         cmocka_unit_test_setup(test_fail_nth_once, reset),
         cmocka_unit_test_setup(test_fail_nth_and_after, reset),

@@ -249,6 +249,7 @@ static void test_summary_variants(void **state)
 
     /* one of each: singular */
     cs.items_seen = 1;
+    cs.quota_stop = 0;
     memset(&hs, 0, sizeof(hs));
     hs.requests = 1;
     hs.quota_limit = hs.quota_remaining = -1;
@@ -262,7 +263,7 @@ static void test_summary_variants(void **state)
     s.holder = "build-1 pid 42";
     bw_summary_line(&b, &s);
     assert_string_equal(b.data,
-                        "x: skipped, being collected by build-1 pid 42");
+                        "jira: skipped, being collected by build-1 pid 42");
     bw_buf_release(&b);
 }
 
