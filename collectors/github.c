@@ -38,6 +38,7 @@
 #include "bellwether/clock.h"
 #include "bellwether/error.h"
 #include "bellwether/github.h"
+#include "bellwether/jsonutil.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
 
@@ -67,23 +68,11 @@ static const struct bw_config_key gh_keys[] = {
 
 /* ================================================================ parsers */
 
-static const cJSON *get(const cJSON *o, const char *key)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-}
-
-static const char *get_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = get(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A date, or BW_NOTIME when absent or null; BW_EPARSE when it is there but
  * is no date (or is absent and required). */
 static int get_time(const cJSON *o, const char *key, int required, int64_t *out)
 {
-    const cJSON *v = get(o, key);
+    const cJSON *v = bw_json_get(o, key);
 
     *out = BW_NOTIME;
     if (v == NULL || cJSON_IsNull(v)) {
@@ -101,7 +90,7 @@ static int get_time(const cJSON *o, const char *key, int required, int64_t *out)
 static int get_long(const cJSON *o, const char *key, long lo, long def,
                     long *out)
 {
-    const cJSON *v = get(o, key);
+    const cJSON *v = bw_json_get(o, key);
 
     *out = def;
     if (v == NULL || cJSON_IsNull(v)) {
@@ -143,44 +132,14 @@ static int get_actor(const cJSON *u, const char **login, unsigned *flags)
     if (!cJSON_IsObject(u)) {
         return BW_EPARSE;
     }
-    *login = get_str(u, "login");
-    *flags = bw_gh_actor_flags(*login, get_str(u, "type"));
-    return 0;
-}
-
-static int set_str(char **dst, const char *s)
-{
-    char *copy = NULL;
-
-    if (s != NULL && (copy = bw_strdup(s)) == NULL) {
-        return BW_ENOMEM;
-    }
-    bw_free(*dst);
-    *dst = copy;
-    return 0;
-}
-
-static int strlist_add(struct bw_strlist *l, const char *s)
-{
-    char **v;
-    char *copy = bw_strdup(s);
-
-    if (copy == NULL) {
-        return BW_ENOMEM;
-    }
-    v = bw_realloc(l->v, (l->n + 1) * sizeof(*v));
-    if (v == NULL) {
-        bw_free(copy);
-        return BW_ENOMEM;
-    }
-    v[l->n++] = copy;
-    l->v = v;
+    *login = bw_json_str(u, "login");
+    *flags = bw_gh_actor_flags(*login, bw_json_str(u, "type"));
     return 0;
 }
 
 static int get_labels(const cJSON *o, struct bw_strlist *out)
 {
-    const cJSON *labels = get(o, "labels");
+    const cJSON *labels = bw_json_get(o, "labels");
     const cJSON *lab;
     int rc = 0;
 
@@ -192,12 +151,12 @@ static int get_labels(const cJSON *o, struct bw_strlist *out)
     }
     cJSON_ArrayForEach(lab, labels)
     {
-        const char *name = get_str(lab, "name");
+        const char *name = bw_json_str(lab, "name");
 
         if (name == NULL) {
             return BW_EPARSE;
         }
-        if ((rc = strlist_add(out, name)) != 0) {
+        if ((rc = bw_strlist_add(out, name)) != 0) {
             return rc;
         }
     }
@@ -219,16 +178,18 @@ static int pr_fields(const cJSON *o, struct bw_pr *pr)
         (rc = get_time(o, "updated_at", 1, &pr->updated_at)) != 0 ||
         (rc = get_time(o, "closed_at", 0, &pr->closed_at)) != 0 ||
         (rc = get_time(o, "merged_at", 0, &pr->merged_at)) != 0 ||
-        (rc = get_actor(get(o, "user"), &login, &pr->author_flags)) != 0) {
+        (rc = get_actor(bw_json_get(o, "user"), &login, &pr->author_flags)) !=
+            0) {
         return rc ? rc : BW_EPARSE;
     }
-    state = get_str(o, "state");
+    state = bw_json_str(o, "state");
     pr->open = state != NULL && strcmp(state, "open") == 0;
-    pr->draft = cJSON_IsTrue(get(o, "draft"));
-    if ((rc = set_str(&pr->author, login)) != 0 ||
-        (rc = set_str(&pr->title, get_str(o, "title"))) != 0 ||
-        (rc = set_str(&pr->url, get_str(o, "html_url"))) != 0 ||
-        (rc = set_str(&pr->base, get_str(get(o, "base"), "ref"))) != 0) {
+    pr->draft = cJSON_IsTrue(bw_json_get(o, "draft"));
+    if ((rc = bw_json_copy_str(&pr->author, login)) != 0 ||
+        (rc = bw_json_copy_str(&pr->title, bw_json_str(o, "title"))) != 0 ||
+        (rc = bw_json_copy_str(&pr->url, bw_json_str(o, "html_url"))) != 0 ||
+        (rc = bw_json_copy_str(
+             &pr->base, bw_json_str(bw_json_get(o, "base"), "ref"))) != 0) {
         return rc;
     }
     return get_labels(o, &pr->labels);
@@ -371,10 +332,10 @@ static int review_event(const cJSON *it, struct bw_pr *pr)
     int rc;
 
     if ((rc = get_time(it, "submitted_at", 0, &ev.t)) != 0 ||
-        (rc = get_actor(get(it, "user"), &login, &flags)) != 0) {
+        (rc = get_actor(bw_json_get(it, "user"), &login, &flags)) != 0) {
         return rc;
     }
-    ev.state = (uint8_t)review_state(get_str(it, "state"));
+    ev.state = (uint8_t)review_state(bw_json_str(it, "state"));
     ev.actor_flags = (uint8_t)flags;
     ev.actor = (char *)login; /* copied by bw_pr_add_event */
     return bw_pr_add_event(pr, &ev);
@@ -389,11 +350,12 @@ static int commit_event(const cJSON *dates, const cJSON *user, struct bw_pr *pr)
     unsigned flags = 0;
     int rc;
 
-    if ((rc = get_time(get(dates, "committer"), "date", 0, &ev.t)) != 0 ||
-        (rc = get_time(get(dates, "author"), "date", 0, &ev.t2)) != 0) {
+    if ((rc = get_time(bw_json_get(dates, "committer"), "date", 0, &ev.t)) !=
+            0 ||
+        (rc = get_time(bw_json_get(dates, "author"), "date", 0, &ev.t2)) != 0) {
         return rc;
     }
-    if (cJSON_IsObject(user) && get_str(user, "login") != NULL &&
+    if (cJSON_IsObject(user) && bw_json_str(user, "login") != NULL &&
         (rc = get_actor(user, &login, &flags)) != 0) {
         return rc;
     }
@@ -405,7 +367,7 @@ static int commit_event(const cJSON *dates, const cJSON *user, struct bw_pr *pr)
 static int timeline_item(const cJSON *it, struct bw_pr *pr)
 {
     struct bw_pr_event ev = {BW_NOTIME, BW_NOTIME, 0, 0, 0, NULL};
-    int kind = timeline_kind(get_str(it, "event"));
+    int kind = timeline_kind(bw_json_str(it, "event"));
     const cJSON *who;
     const char *login;
     unsigned flags;
@@ -422,9 +384,9 @@ static int timeline_item(const cJSON *it, struct bw_pr *pr)
         break;
     }
     /* comments carry `user` (and, in the timeline, `actor` too) */
-    who = get(it, "actor");
+    who = bw_json_get(it, "actor");
     if (who == NULL && kind == BW_PEV_COMMENT) {
-        who = get(it, "user");
+        who = bw_json_get(it, "user");
     }
     if ((rc = get_time(it, "created_at", 0, &ev.t)) != 0 ||
         (rc = get_actor(who, &login, &flags)) != 0) {
@@ -450,9 +412,9 @@ static int list_item(const cJSON *it, int what, struct bw_pr *pr)
     case LIST_REVIEWS:
         return cJSON_IsObject(it) ? review_event(it, pr) : BW_EPARSE;
     default:
-        return cJSON_IsObject(it)
-                   ? commit_event(get(it, "commit"), get(it, "author"), pr)
-                   : BW_EPARSE;
+        return cJSON_IsObject(it) ? commit_event(bw_json_get(it, "commit"),
+                                                 bw_json_get(it, "author"), pr)
+                                  : BW_EPARSE;
     }
 }
 
@@ -522,14 +484,14 @@ int bw_gh_parse_repos(const char *json, size_t len, struct bw_strlist *out)
     }
     cJSON_ArrayForEach(it, root)
     {
-        const char *name = get_str(it, "full_name");
+        const char *name = bw_json_str(it, "full_name");
 
         if (name == NULL || strchr(name, '/') == NULL) {
             rc = BW_EPARSE;
             goto out;
         }
-        if (!cJSON_IsTrue(get(it, "archived")) &&
-            (rc = strlist_add(out, name)) != 0) {
+        if (!cJSON_IsTrue(bw_json_get(it, "archived")) &&
+            (rc = bw_strlist_add(out, name)) != 0) {
             goto out;
         }
     }
@@ -667,23 +629,30 @@ static int item_done(struct gh_item *it)
     return submit_items(w);
 }
 
-static int on_pull(void *user, const struct bw_http_req *req,
-                   const struct bw_http_resp *resp, int rc)
+/* A PR part's answer (rc as the fetch callback got it) parsed into it->pr:
+ * 0, or what the callback returns instead (the failure, a bad status, a
+ * retry of a body that does not parse). */
+static int part_parse(struct gh_item *it, const struct bw_http_resp *resp,
+                      int rc,
+                      int (*parse)(const char *, size_t, struct bw_pr *))
 {
-    struct gh_item *it = user;
-
-    (void)req;
     if (resp == NULL) {
         return rc < 0 ? rc : BW_EHTTP;
     }
     if (resp->status != 200) {
         return bad_status(it->w, resp);
     }
-    rc = bw_gh_parse_pull(resp->body.data, resp->body.len, &it->pr);
-    if (rc == BW_EPARSE) {
-        return BW_HTTP_RETRY;
-    }
-    if (rc) {
+    rc = parse(resp->body.data, resp->body.len, &it->pr);
+    return rc == BW_EPARSE ? BW_HTTP_RETRY : rc;
+}
+
+static int on_pull(void *user, const struct bw_http_req *req,
+                   const struct bw_http_resp *resp, int rc)
+{
+    struct gh_item *it = user;
+
+    (void)req;
+    if ((rc = part_parse(it, resp, rc, bw_gh_parse_pull)) != 0) {
         return rc;
     }
     /* Keep the version the list showed: if the PR changed while its parts
@@ -702,17 +671,7 @@ static int on_timeline(void *user, const struct bw_http_req *req,
     struct bw_http_req more;
 
     (void)req;
-    if (resp == NULL) {
-        return rc < 0 ? rc : BW_EHTTP;
-    }
-    if (resp->status != 200) {
-        return bad_status(it->w, resp);
-    }
-    rc = bw_gh_parse_timeline(resp->body.data, resp->body.len, &it->pr);
-    if (rc == BW_EPARSE) {
-        return BW_HTTP_RETRY;
-    }
-    if (rc) {
+    if ((rc = part_parse(it, resp, rc, bw_gh_parse_timeline)) != 0) {
         return rc;
     }
     if (resp->next != NULL) {
@@ -1474,6 +1433,18 @@ static void gh_free(void *ctx)
     }
 }
 
+/* Does s hold only ASCII letters, digits and bytes of extra? */
+static int name_chars_ok(const char *s, const char *extra)
+{
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int repo_name_ok(const char *s)
 {
     const char *slash = strchr(s, '/');
@@ -1482,27 +1453,12 @@ static int repo_name_ok(const char *s)
         strchr(slash + 1, '/') != NULL) {
         return 0;
     }
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("-_./", *s) != NULL)) {
-            return 0;
-        }
-    }
-    return 1;
+    return name_chars_ok(s, "-_./");
 }
 
 static int org_name_ok(const char *s)
 {
-    if (*s == '\0') {
-        return 0;
-    }
-    for (; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("-_.", *s) != NULL)) {
-            return 0;
-        }
-    }
-    return 1;
+    return *s != '\0' && name_chars_ok(s, "-_.");
 }
 
 static int gh_validate(const struct bw_source_conf *src)

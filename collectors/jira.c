@@ -51,6 +51,7 @@
 #include "bellwether/clock.h"
 #include "bellwether/error.h"
 #include "bellwether/jira.h"
+#include "bellwether/jsonutil.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
 
@@ -89,22 +90,10 @@ static const struct bw_config_key jira_keys[] = {
 
 /* ================================================================ parsers */
 
-static const cJSON *get(const cJSON *o, const char *key)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-}
-
-static const char *get_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = get(o, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A string or a whole number as text (Jira ids come either way). */
 static const char *get_id(const cJSON *o, const char *key, char *buf, size_t n)
 {
-    const cJSON *v = get(o, key);
+    const cJSON *v = bw_json_get(o, key);
 
     if (cJSON_IsString(v)) {
         return v->valuestring;
@@ -121,7 +110,7 @@ static const char *get_id(const cJSON *o, const char *key, char *buf, size_t n)
  * BW_EPARSE when absent or neither. */
 static int get_when(const cJSON *o, const char *key, int64_t *out)
 {
-    const cJSON *v = get(o, key);
+    const cJSON *v = bw_json_get(o, key);
 
     if (cJSON_IsString(v)) {
         return bw_parse_iso8601(v->valuestring, strlen(v->valuestring), out);
@@ -154,18 +143,6 @@ static int parse_json(const char *json, size_t len, cJSON **root)
     return 0;
 }
 
-static int set_str(char **dst, const char *s)
-{
-    char *c = NULL;
-
-    if (s != NULL && (c = bw_strdup(s)) == NULL) {
-        return BW_ENOMEM;
-    }
-    bw_free(*dst);
-    *dst = c;
-    return 0;
-}
-
 /* A history id: decimal text or a number; 0 when it is neither (the
  * order of such histories then rests on their times alone). */
 static int64_t history_id(const cJSON *h)
@@ -188,7 +165,7 @@ static int64_t history_id(const cJSON *h)
 
 static int nonempty(const cJSON *it, const char *key)
 {
-    const cJSON *v = get(it, key);
+    const cJSON *v = bw_json_get(it, key);
 
     return cJSON_IsString(v) && v->valuestring[0] != '\0';
 }
@@ -201,9 +178,9 @@ enum item_kind {
 
 static int item_kind(const cJSON *it, const struct bw_jira_fieldmap *f)
 {
-    const char *fid = get_str(it, "fieldId");
-    const char *field = get_str(it, "field");
-    const char *ftype = get_str(it, "fieldtype");
+    const char *fid = bw_json_str(it, "fieldId");
+    const char *field = bw_json_str(it, "field");
+    const char *ftype = bw_json_str(it, "fieldtype");
 
     if (fid != NULL) {
         if (strcmp(fid, "status") == 0) {
@@ -230,7 +207,7 @@ static int item_kind(const cJSON *it, const struct bw_jira_fieldmap *f)
 static int history(const cJSON *h, const struct bw_jira_fieldmap *f,
                    struct bw_ticket *t)
 {
-    const cJSON *items = get(h, "items");
+    const cJSON *items = bw_json_get(h, "items");
     const cJSON *it;
     int64_t when;
     int64_t hid;
@@ -253,9 +230,9 @@ static int history(const cJSON *h, const struct bw_jira_fieldmap *f,
             tr.t = when;
             tr.hid = hid;
             tr.from_id = (char *)get_id(it, "from", b1, sizeof(b1));
-            tr.from_name = (char *)get_str(it, "fromString");
+            tr.from_name = (char *)bw_json_str(it, "fromString");
             tr.to_id = (char *)get_id(it, "to", b2, sizeof(b2));
-            tr.to_name = (char *)get_str(it, "toString");
+            tr.to_name = (char *)bw_json_str(it, "toString");
             if ((rc = bw_ticket_add_tr(t, &tr)) != 0) {
                 return rc;
             }
@@ -308,8 +285,8 @@ static int str_list(const cJSON *arr, const char *key, struct bw_strlist *out)
     }
     cJSON_ArrayForEach(v, arr)
     {
-        const char *s =
-            key ? get_str(v, key) : (cJSON_IsString(v) ? v->valuestring : NULL);
+        const char *s = key ? bw_json_str(v, key)
+                            : (cJSON_IsString(v) ? v->valuestring : NULL);
 
         if (s == NULL) {
             return BW_EPARSE;
@@ -333,10 +310,11 @@ static int user(const cJSON *u, char **id, char **name)
     if (!cJSON_IsObject(u)) {
         return BW_EPARSE;
     }
-    i = get_str(u, "accountId");
-    i = i ? i : get_str(u, "name");
-    i = i ? i : get_str(u, "key");
-    if (set_str(id, i) || set_str(name, get_str(u, "displayName"))) {
+    i = bw_json_str(u, "accountId");
+    i = i ? i : bw_json_str(u, "name");
+    i = i ? i : bw_json_str(u, "key");
+    if (bw_json_copy_str(id, i) ||
+        bw_json_copy_str(name, bw_json_str(u, "displayName"))) {
         return BW_ENOMEM;
     }
     return 0;
@@ -361,7 +339,7 @@ static int flag_value(const cJSON *v)
 static int ticket_fields(const cJSON *fl, const struct bw_jira_fieldmap *f,
                          struct bw_ticket *t)
 {
-    const cJSON *st = get(fl, "status");
+    const cJSON *st = bw_json_get(fl, "status");
     const cJSON *v;
     char buf[32];
     int rc;
@@ -370,38 +348,44 @@ static int ticket_fields(const cJSON *fl, const struct bw_jira_fieldmap *f,
         get_when(fl, "created", &t->created_at) != 0) {
         return BW_EPARSE;
     }
-    if (get(fl, "updated") && get_when(fl, "updated", &t->updated_at)) {
+    if (bw_json_get(fl, "updated") && get_when(fl, "updated", &t->updated_at)) {
         return BW_EPARSE;
     }
     if (t->updated_at == BW_NOTIME) {
         t->updated_at = t->created_at;
     }
-    if (set_str(&t->status_id, get_id(st, "id", buf, sizeof(buf))) ||
-        set_str(&t->status_name, get_str(st, "name")) ||
-        set_str(&t->summary, get_str(fl, "summary")) ||
-        set_str(&t->type, get_str(get(fl, "issuetype"), "name")) ||
-        set_str(&t->priority, get_str(get(fl, "priority"), "name")) ||
-        set_str(&t->parent, get_str(get(fl, "parent"), "key"))) {
+    if (bw_json_copy_str(&t->status_id, get_id(st, "id", buf, sizeof(buf))) ||
+        bw_json_copy_str(&t->status_name, bw_json_str(st, "name")) ||
+        bw_json_copy_str(&t->summary, bw_json_str(fl, "summary")) ||
+        bw_json_copy_str(&t->type,
+                         bw_json_str(bw_json_get(fl, "issuetype"), "name")) ||
+        bw_json_copy_str(&t->priority,
+                         bw_json_str(bw_json_get(fl, "priority"), "name")) ||
+        bw_json_copy_str(&t->parent,
+                         bw_json_str(bw_json_get(fl, "parent"), "key"))) {
         return BW_ENOMEM;
     }
     if (t->status_id == NULL && t->status_name == NULL) {
         return BW_EPARSE;
     }
-    if (get_str(get(fl, "project"), "key") != NULL &&
-        set_str(&t->project, get_str(get(fl, "project"), "key"))) {
+    if (bw_json_str(bw_json_get(fl, "project"), "key") != NULL &&
+        bw_json_copy_str(&t->project,
+                         bw_json_str(bw_json_get(fl, "project"), "key"))) {
         return BW_ENOMEM;
     }
-    if ((rc = user(get(fl, "assignee"), &t->assignee_id, &t->assignee_name)) !=
-            0 ||
-        (rc = str_list(get(fl, "labels"), NULL, &t->labels)) != 0 ||
-        (rc = str_list(get(fl, "components"), "name", &t->components)) != 0) {
+    if ((rc = user(bw_json_get(fl, "assignee"), &t->assignee_id,
+                   &t->assignee_name)) != 0 ||
+        (rc = str_list(bw_json_get(fl, "labels"), NULL, &t->labels)) != 0 ||
+        (rc = str_list(bw_json_get(fl, "components"), "name",
+                       &t->components)) != 0) {
         return rc;
     }
-    v = f && f->story_points ? get(fl, f->story_points) : NULL;
+    v = f && f->story_points ? bw_json_get(fl, f->story_points) : NULL;
     if (cJSON_IsNumber(v)) {
         t->story_points = v->valuedouble;
     }
-    t->flagged_now = f && f->flagged ? flag_value(get(fl, f->flagged)) : 0;
+    t->flagged_now =
+        f && f->flagged ? flag_value(bw_json_get(fl, f->flagged)) : 0;
     return 0;
 }
 
@@ -409,8 +393,8 @@ static int ticket_fields(const cJSON *fl, const struct bw_jira_fieldmap *f,
 static int issue(const cJSON *o, const char *base,
                  const struct bw_jira_fieldmap *f, struct bw_jira_issue *is)
 {
-    const char *key = get_str(o, "key");
-    const cJSON *cl = get(o, "changelog");
+    const char *key = bw_json_str(o, "key");
+    const cJSON *cl = bw_json_get(o, "changelog");
     char buf[32];
     const char *dash;
     int rc;
@@ -421,11 +405,11 @@ static int issue(const cJSON *o, const char *base,
         get_id(o, "id", buf, sizeof(buf)) == NULL) {
         return BW_EPARSE;
     }
-    if (set_str(&is->t.key, key) ||
-        set_str(&is->t.id, get_id(o, "id", buf, sizeof(buf)))) {
+    if (bw_json_copy_str(&is->t.key, key) ||
+        bw_json_copy_str(&is->t.id, get_id(o, "id", buf, sizeof(buf)))) {
         return BW_ENOMEM;
     }
-    if ((rc = ticket_fields(get(o, "fields"), f, &is->t)) != 0) {
+    if ((rc = ticket_fields(bw_json_get(o, "fields"), f, &is->t)) != 0) {
         return rc;
     }
     if (is->t.project == NULL && (dash = strrchr(key, '-')) != NULL &&
@@ -445,18 +429,18 @@ static int issue(const cJSON *o, const char *base,
         }
     }
     if (cl != NULL && !cJSON_IsNull(cl)) {
-        const cJSON *tot = get(cl, "total");
+        const cJSON *tot = bw_json_get(cl, "total");
 
-        if ((rc = histories(get(cl, "histories"), f, &is->t, &is->cl_count)) !=
-            0) {
+        if ((rc = histories(bw_json_get(cl, "histories"), f, &is->t,
+                            &is->cl_count)) != 0) {
             return rc;
         }
         is->cl_total = cJSON_IsNumber(tot) && tot->valuedouble >= 0 &&
                                tot->valuedouble < 1e15
                            ? (long)tot->valuedouble
                            : is->cl_count;
-        if (cJSON_IsNumber(get(cl, "startAt")) &&
-            get(cl, "startAt")->valuedouble > 0) {
+        if (cJSON_IsNumber(bw_json_get(cl, "startAt")) &&
+            bw_json_get(cl, "startAt")->valuedouble > 0) {
             is->cl_total = is->cl_count + 1; /* not from the start: short */
         }
     }
@@ -486,7 +470,7 @@ void bw_jira_search_release(struct bw_jira_search *s)
 
 static long get_count(const cJSON *o, const char *key)
 {
-    const cJSON *v = get(o, key);
+    const cJSON *v = bw_json_get(o, key);
 
     if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15) {
         return (long)v->valuedouble;
@@ -509,11 +493,11 @@ int bw_jira_parse_search(const char *json, size_t len, const char *base,
         goto out;
     }
     rc = BW_EPARSE;
-    arr = get(root, "issues");
+    arr = bw_json_get(root, "issues");
     if (!cJSON_IsArray(arr)) {
         goto out;
     }
-    tok = get_str(root, "nextPageToken");
+    tok = bw_json_str(root, "nextPageToken");
     if (tok != NULL && *tok != '\0' && (token = bw_strdup(tok)) == NULL) {
         rc = BW_ENOMEM;
         goto out;
@@ -545,8 +529,8 @@ int bw_jira_parse_search(const char *json, size_t len, const char *base,
     out->start_at = get_count(root, "startAt");
     out->max_results = get_count(root, "maxResults");
     out->total = get_count(root, "total");
-    if (cJSON_IsBool(get(root, "isLast"))) {
-        out->is_last = cJSON_IsTrue(get(root, "isLast"));
+    if (cJSON_IsBool(bw_json_get(root, "isLast"))) {
+        out->is_last = cJSON_IsTrue(bw_json_get(root, "isLast"));
     } else if (out->next_token != NULL) {
         out->is_last = 0;
     } else if (out->total >= 0 && out->start_at >= 0) {
@@ -600,13 +584,13 @@ int bw_jira_parse_changelog(const char *json, size_t len,
     if ((rc = parse_json(json, len, &root)) != 0) {
         goto out;
     }
-    if ((rc = histories(get(root, "values"), f, t, &count)) != 0) {
+    if ((rc = histories(bw_json_get(root, "values"), f, t, &count)) != 0) {
         goto out;
     }
     start = get_count(root, "startAt");
     start = start < 0 ? 0 : start;
     total = get_count(root, "total");
-    last = get(root, "isLast");
+    last = bw_json_get(root, "isLast");
     *next_start = start + count;
     if (cJSON_IsBool(last)) {
         *is_last = cJSON_IsTrue(last);
@@ -639,11 +623,11 @@ int bw_jira_parse_bulkfetch(const char *json, size_t len,
         goto out;
     }
     rc = BW_EPARSE;
-    arr = get(root, "issueChangeLogs");
-    tok = get_str(root, "nextPageToken");
+    arr = bw_json_get(root, "issueChangeLogs");
+    tok = bw_json_str(root, "nextPageToken");
     if (!cJSON_IsArray(arr) ||
-        (get(root, "nextPageToken") &&
-         !cJSON_IsNull(get(root, "nextPageToken")) && tok == NULL)) {
+        (bw_json_get(root, "nextPageToken") &&
+         !cJSON_IsNull(bw_json_get(root, "nextPageToken")) && tok == NULL)) {
         goto out;
     }
     n = (size_t)cJSON_GetArraySize(arr);
@@ -659,12 +643,12 @@ int bw_jira_parse_bulkfetch(const char *json, size_t len,
         char buf[32];
         const char *id = get_id(o, "issueId", buf, sizeof(buf));
 
-        if (id == NULL || set_str(&h[i].id, id) != 0) {
+        if (id == NULL || bw_json_copy_str(&h[i].id, id) != 0) {
             rc = id == NULL ? BW_EPARSE : BW_ENOMEM;
             goto out;
         }
-        if ((rc = histories(get(o, "changeHistories"), f, &h[i], &count)) !=
-            0) {
+        if ((rc = histories(bw_json_get(o, "changeHistories"), f, &h[i],
+                            &count)) != 0) {
             goto out;
         }
         i++;
@@ -701,7 +685,7 @@ int bw_jira_parse_server_info(const char *json, size_t len, int *cloud)
         if (!cJSON_IsObject(root)) {
             rc = BW_EPARSE;
         } else {
-            dt = get_str(root, "deploymentType");
+            dt = bw_json_str(root, "deploymentType");
             *cloud = dt != NULL && strcmp(dt, "Cloud") == 0;
         }
     }
@@ -719,7 +703,7 @@ int bw_jira_parse_myself(const char *json, size_t len, char **tz)
         if (!cJSON_IsObject(root)) {
             rc = BW_EPARSE;
         } else {
-            z = get_str(root, "timeZone");
+            z = bw_json_str(root, "timeZone");
             *tz = NULL;
             if (z != NULL && *z != '\0' && (*tz = bw_strdup(z)) == NULL) {
                 rc = BW_ENOMEM;
@@ -765,8 +749,8 @@ int bw_jira_parse_statuses(const char *json, size_t len,
     {
         char buf[32];
         const char *id = get_id(o, "id", buf, sizeof(buf));
-        const char *name = get_str(o, "name");
-        const char *cat = get_str(get(o, "statusCategory"), "key");
+        const char *name = bw_json_str(o, "name");
+        const char *cat = bw_json_str(bw_json_get(o, "statusCategory"), "key");
         size_t j = 0;
 
         if (id == NULL || name == NULL) {
@@ -825,8 +809,8 @@ int bw_jira_parse_fields(const char *json, size_t len, const char *story_points,
     }
     cJSON_ArrayForEach(o, root)
     {
-        const char *id = get_str(o, "id");
-        const char *name = get_str(o, "name");
+        const char *id = bw_json_str(o, "id");
+        const char *name = bw_json_str(o, "name");
 
         if (id == NULL || name == NULL) {
             continue;
@@ -846,8 +830,9 @@ int bw_jira_parse_fields(const char *json, size_t len, const char *story_points,
         fl_name = "Flagged";
     }
     rc = BW_ENOMEM;
-    if (set_str(&m.story_points, sp) || set_str(&m.flagged, fl) ||
-        set_str(&m.flagged_name, fl_name)) {
+    if (bw_json_copy_str(&m.story_points, sp) ||
+        bw_json_copy_str(&m.flagged, fl) ||
+        bw_json_copy_str(&m.flagged_name, fl_name)) {
         goto out;
     }
     bw_jira_fieldmap_release(out);
@@ -884,8 +869,8 @@ int bw_jira_parse_errors(const char *json, size_t len, struct bw_buf *out)
     if ((rc = parse_json(json, len, &root)) != 0) {
         goto out;
     }
-    msgs = get(root, "errorMessages");
-    errs = get(root, "errors");
+    msgs = bw_json_get(root, "errorMessages");
+    errs = bw_json_get(root, "errors");
     rc = BW_EPARSE;
     if (!cJSON_IsArray(msgs) && !cJSON_IsObject(errs)) {
         goto out;

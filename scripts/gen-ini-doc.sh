@@ -195,6 +195,10 @@ done
 # Splice: keep every line outside the blocks, replace every block's inside.
 awk -v dir="$tmp" '
     match($0, /^<!-- keys:[a-z0-9_-]+:begin /) {
+        if (skipping) {
+            print "gen-ini-doc: no " want " before line " NR > "/dev/stderr"
+            exit 3
+        }
         name = substr($0, 11, RLENGTH - 17)
         print
         print ""

@@ -401,6 +401,9 @@ static void source_finish(struct bw_store *st, const struct bw_source_conf *src,
     r->run.requests = hs ? hs->requests : 0;
     r->run.not_modified = hs ? hs->not_modified : 0;
     r->run.quota_left = hs ? hs->quota_remaining : -1;
+    if (rc != 0 && r->sink.http != NULL) {
+        r->run.error = bw_http_last_error(r->sink.http);
+    }
     summary(st, src, &r->run, &r->sink, r->sink_ok, quiet);
     if (r->inited) {
         src->collector->free(r->cctx);

@@ -42,6 +42,7 @@
 #include "bellwether/clock.h"
 #include "bellwether/collector.h"
 #include "bellwether/config.h"
+#include "bellwether/editdist.h"
 #include "bellwether/error.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
@@ -460,38 +461,10 @@ static int name_ok(const char *s, size_t n)
     return 1;
 }
 
-/* Levenshtein distance of two short names (longer ones: far apart). */
+/* Levenshtein distance of two names (longer ones: far apart). */
 static size_t distance(const char *a, const char *b)
 {
-    size_t la = strlen(a);
-    size_t lb = strlen(b);
-    size_t row[NAME_LIMIT + 1];
-
-    if (la > NAME_LIMIT || lb > NAME_LIMIT) {
-        return SIZE_MAX;
-    }
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
+    return bw_edit_distance(a, b, NAME_LIMIT, 0);
 }
 
 /*

@@ -36,7 +36,14 @@ static const struct {
                 {"plugins", "[plugins]"},
                 {NULL, NULL}};
 
-enum { COL_KEY = 0, COL_TYPE, COL_DEFAULT, COL_REQUIRED, COL_REINDEX, NCOLS };
+enum {
+    COL_KEY = 0,
+    COL_TYPE,
+    COL_DEFAULT,
+    COL_REQUIRED,
+    COL_REINDEX,
+    NCOLS
+};
 
 static const char *const col_names[NCOLS] = {"KEY", "TYPE", "DEFAULT",
                                              "REQUIRED", "REINDEX"};

@@ -40,7 +40,8 @@ const struct bw_command bw_commands[] = {
     {"daemon", cmd_daemon, "[--pidfile FILE]",
      "scheduled collect + report + email", 0},
     {"demo", cmd_demo, "[--out-dir DIR]", "the built-in demo", 0},
-    {"debug", cmd_debug, "dump", "internal helpers for tests", 1},
+    {"debug", cmd_debug, "dump | schedule EXPR [--from T] [--count N] [--tz ZONE]",
+     "internal helpers for tests", 1},
     {NULL, NULL, NULL, NULL, 0}};
 
 const struct bw_command *bw_command_find(const char *name)

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "bellwether/clock.h"
+#include "bellwether/editdist.h"
 #include "bellwether/error.h"
 #include "bellwether/mem.h"
 #include "bellwether/query.h"
@@ -473,42 +474,6 @@ int bw_query_periods(int by, int64_t from, int64_t to, int64_t now,
 
 /* ------------------------------------------------------- suggestions */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[64];
-
-    if (la >= 63 || lb >= 63) {
-        return (size_t)-1;
-    }
-    for (size_t j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) ==
-                                  tolower((unsigned char)b[j - 1])
-                              ? 0
-                              : 1;
-            size_t best = diag + cost;
-
-            if (up + 1 < best) {
-                best = up + 1;
-            }
-            if (row[j - 1] + 1 < best) {
-                best = row[j - 1] + 1;
-            }
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 size_t bw_metric_suggest(const char *name, const char **out, size_t max)
 {
     size_t dist[64];
@@ -517,7 +482,7 @@ size_t bw_metric_suggest(const char *name, const char **out, size_t max)
     size_t limit = len / 3 + 2;
 
     for (const struct bw_metric *m = bw_metrics; m->name && n < 64; m++) {
-        size_t d = edit_distance(name, m->name);
+        size_t d = bw_edit_distance(name, m->name, 62, 1);
 
         /* a name holding the input ("cycle") is a close match too */
         if (len >= 3 && strstr(m->name, name) != NULL) {

@@ -472,6 +472,17 @@ int st_run(struct bw_store *st, const struct st_cmdq *q, redisReply ***out)
     return st_retry(st, run_op, &a);
 }
 
+int st_run_one(struct bw_store *st, const struct st_cmdq *q, const char *cmd,
+               redisReply ***out)
+{
+    int rc = st_run(st, q, out);
+
+    if (rc == 0) {
+        rc = st_check(st, (*out)[0], cmd);
+    }
+    return rc;
+}
+
 int st_reply_error(struct bw_store *st, const redisReply *r, const char *cmd)
 {
     const char *e = r && r->str ? r->str : "unknown error";
@@ -522,6 +533,15 @@ int st_check(struct bw_store *st, const redisReply *r, const char *cmd)
 
 /* ------------------------------------------------- connect, AUTH, SELECT */
 
+/* A command of the connection set-up got no reply: say why; BW_EREDIS. */
+static int no_reply(const struct bw_store *st)
+{
+    BW_ERROR("cannot reach Redis at %s: %s; start redis-server or fix "
+             "[redis] url",
+             st->url, st->c->errstr[0] ? st->c->errstr : "no reply");
+    return BW_EREDIS;
+}
+
 static int auth(struct bw_store *st)
 {
     const char *argv[3];
@@ -540,10 +560,7 @@ static int auth(struct bw_store *st)
     len[argc++] = strlen(st->password);
     r = redisCommandArgv(st->c, argc, argv, len);
     if (r == NULL) {
-        BW_ERROR("cannot reach Redis at %s: %s; start redis-server or fix "
-                 "[redis] url",
-                 st->url, st->c->errstr[0] ? st->c->errstr : "no reply");
-        return BW_EREDIS;
+        return no_reply(st);
     }
     if (r->type == REDIS_REPLY_ERROR) {
         const char *e = r->str ? r->str : "";
@@ -591,10 +608,7 @@ static int select_db(struct bw_store *st)
     len[1] = strlen(db);
     r = redisCommandArgv(st->c, 2, argv, len);
     if (r == NULL) {
-        BW_ERROR("cannot reach Redis at %s: %s; start redis-server or fix "
-                 "[redis] url",
-                 st->url, st->c->errstr[0] ? st->c->errstr : "no reply");
-        return BW_EREDIS;
+        return no_reply(st);
     }
     if (r->type == REDIS_REPLY_ERROR) {
         if (r->str && strncmp(r->str, "NOAUTH", 6) == 0) {
@@ -719,10 +733,7 @@ static int schema_create(struct bw_store *st, int *created)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "SET");
+        rc = st_run_one(st, &q, "SET", &r);
     }
     *created = rc == 0 && r[0]->type == REDIS_REPLY_STATUS;
     st_replies_free(r, q.nc);
@@ -1012,10 +1023,7 @@ int bw_store_config_hash_get(struct bw_store *st, const char *source, char *buf,
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "HGET");
+        rc = st_run_one(st, &q, "HGET", &r);
     }
     if (rc == 0 && r[0]->type == REDIS_REPLY_STRING) {
         snprintf(buf, n, "%.*s", (int)r[0]->len, r[0]->str);
@@ -1039,10 +1047,7 @@ int bw_store_config_hash_set(struct bw_store *st, const char *source,
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "HSET");
+        rc = st_run_one(st, &q, "HSET", &r);
     }
     st_replies_free(r, q.nc);
     st_cmdq_release(&q);
@@ -1090,14 +1095,15 @@ int bw_store_run_record(struct bw_store *st, const char *source,
                  (run->summary != NULL &&
                   (st_args(&q, "summary") || st_args(&q, run->summary))) ||
                  hset_num(&q, run->rc ? "last_failure" : "last_success",
-                          run->started)
+                          run->started) ||
+                 (run->rc && (st_args(&q, "last_error") ||
+                              st_args(&q, run->error && *run->error
+                                              ? run->error
+                                              : bw_strerror(run->rc))))
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "HSET");
+        rc = st_run_one(st, &q, "HSET", &r);
     }
     st_replies_free(r, q.nc);
     st_cmdq_release(&q);
@@ -1124,10 +1130,7 @@ int bw_store_scopes(struct bw_store *st, struct bw_strlist *out)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "SMEMBERS");
+        rc = st_run_one(st, &q, "SMEMBERS", &r);
     }
     if (rc == 0 && r[0]->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; rc == 0 && i < r[0]->elements; i++) {

@@ -91,6 +91,9 @@ int st_roundtrip(struct bw_store *st, const struct st_cmdq *q,
 void st_replies_free(redisReply **r, size_t n);
 /* st_roundtrip with one reconnect on a dropped connection. */
 int st_run(struct bw_store *st, const struct st_cmdq *q, redisReply ***out);
+/* st_run of a queue of one command, its reply checked with st_check(). */
+int st_run_one(struct bw_store *st, const struct st_cmdq *q, const char *cmd,
+               redisReply ***out);
 /* Run op; on ST_CONN_LOST reconnect once and run it again. */
 int st_retry(struct bw_store *st, int (*op)(struct bw_store *, void *),
              void *arg);

@@ -276,10 +276,14 @@ int st_get_double(const char *f, double *out)
     return *end == '\0' ? 0 : BW_EPARSE;
 }
 
-int st_get_list(char *f, struct bw_strlist *out)
+/* Split the ','-list field f in place and hand each item, unescaped, to
+ * add; "" is the empty list, a NULL ("%") or badly escaped item is
+ * BW_EPARSE, and add's error ends the walk. */
+static int each_item(char *f, int (*add)(void *arg, char *s), void *arg)
 {
     char *p = f;
     int bad = 0;
+    int rc;
 
     if (*f == '\0') {
         return 0;
@@ -295,14 +299,24 @@ int st_get_list(char *f, struct bw_strlist *out)
         if (bad || s == NULL) {
             return BW_EPARSE;
         }
-        if (bw_strlist_add(out, s)) {
-            return BW_ENOMEM;
+        if ((rc = add(arg, s)) != 0) {
+            return rc;
         }
         if (c == NULL) {
             return 0;
         }
         p = c + 1;
     }
+}
+
+static int strlist_item(void *arg, char *s)
+{
+    return bw_strlist_add(arg, s) ? BW_ENOMEM : 0;
+}
+
+int st_get_list(char *f, struct bw_strlist *out)
+{
+    return each_item(f, strlist_item, out);
 }
 
 /* ------------------------------------------------------------ row parsing */
@@ -313,31 +327,36 @@ static const struct bw_spell *at(const struct bw_spell *v, size_t i)
     return v ? v + i : NULL;
 }
 
-/* Shared storage of both row structs. */
+/* A row's memory while one member is parsed into it. */
 struct rowmem {
-    struct bw_buf *mem;
-    struct bw_spell **spells;
-    size_t *spells_cap;
+    struct bw_row_mem *own;
     size_t nspells;
-    char ***labels;
-    size_t *labels_cap;
     size_t nlabels;
 };
 
+static void row_mem_release(struct bw_row_mem *m)
+{
+    bw_buf_release(&m->text);
+    bw_free(m->spells);
+    bw_free(m->labels);
+}
+
 static int add_spell(struct rowmem *m, int64_t s, int64_t e)
 {
-    if (m->nspells == *m->spells_cap) {
-        size_t cap = *m->spells_cap ? *m->spells_cap * 2 : 8;
-        struct bw_spell *v = bw_realloc(*m->spells, cap * sizeof(*v));
+    struct bw_row_mem *own = m->own;
+
+    if (m->nspells == own->spells_cap) {
+        size_t cap = own->spells_cap ? own->spells_cap * 2 : 8;
+        struct bw_spell *v = bw_realloc(own->spells, cap * sizeof(*v));
 
         if (v == NULL) {
             return BW_ENOMEM;
         }
-        *m->spells = v;
-        *m->spells_cap = cap;
+        own->spells = v;
+        own->spells_cap = cap;
     }
-    (*m->spells)[m->nspells].start = s;
-    (*m->spells)[m->nspells].end = e;
+    own->spells[m->nspells].start = s;
+    own->spells[m->nspells].end = e;
     m->nspells++;
     return 0;
 }
@@ -386,42 +405,28 @@ static int get_spells(struct rowmem *m, char *f, int64_t base, size_t *first,
     }
 }
 
+static int label_item(void *arg, char *s)
+{
+    struct rowmem *m = arg;
+
+    if (m->nlabels == m->own->labels_cap) {
+        size_t cap = m->own->labels_cap ? m->own->labels_cap * 2 : 8;
+        char **v = bw_realloc(m->own->labels, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return BW_ENOMEM;
+        }
+        m->own->labels = v;
+        m->own->labels_cap = cap;
+    }
+    m->own->labels[m->nlabels++] = s;
+    return 0;
+}
+
 static int get_labels(struct rowmem *m, char *f)
 {
-    char *p = f;
-    int bad = 0;
-
     m->nlabels = 0;
-    if (*f == '\0') {
-        return 0;
-    }
-    for (;;) {
-        char *c = strchr(p, ',');
-        char *s;
-
-        if (c) {
-            *c = '\0';
-        }
-        s = st_unesc(p, &bad);
-        if (bad || s == NULL) {
-            return BW_EPARSE;
-        }
-        if (m->nlabels == *m->labels_cap) {
-            size_t cap = *m->labels_cap ? *m->labels_cap * 2 : 8;
-            char **v = bw_realloc(*m->labels, cap * sizeof(*v));
-
-            if (v == NULL) {
-                return BW_ENOMEM;
-            }
-            *m->labels = v;
-            *m->labels_cap = cap;
-        }
-        (*m->labels)[m->nlabels++] = s;
-        if (c == NULL) {
-            return 0;
-        }
-        p = c + 1;
-    }
+    return each_item(f, label_item, m);
 }
 
 /* Copy s into mem and split it into exactly want fields. */
@@ -464,26 +469,16 @@ void bw_pr_row_init(struct bw_pr_row *r)
 
 void bw_pr_row_release(struct bw_pr_row *r)
 {
-    bw_buf_release(&r->mem_);
-    bw_free(r->spells_);
-    bw_free(r->labels_);
+    row_mem_release(&r->mem_);
     bw_pr_row_init(r);
 }
 
 static void pr_row_clear(struct bw_pr_row *r, int ix)
 {
-    struct bw_buf mem = r->mem_;
-    struct bw_spell *spells = r->spells_;
-    size_t scap = r->spells_cap_;
-    char **labels = r->labels_;
-    size_t lcap = r->labels_cap_;
+    struct bw_row_mem mem = r->mem_;
 
     memset(r, 0, sizeof(*r));
     r->mem_ = mem;
-    r->spells_ = spells;
-    r->spells_cap_ = scap;
-    r->labels_ = labels;
-    r->labels_cap_ = lcap;
     r->ix = ix;
     r->coding = r->pickup = r->review = r->cycle = r->ttfr = BW_NOTIME;
     r->opened_at = r->ready_at = r->first_review_at = BW_NOTIME;
@@ -556,11 +551,11 @@ static int pr_pit(struct bw_pr_row *r, struct rowmem *m, char **f)
         return rc;
     }
     /* pointers only now: the array may have moved while it grew */
-    r->open = at(r->spells_, o);
+    r->open = at(r->mem_.spells, o);
     r->nopen = nopen;
-    r->draft = at(r->spells_, d);
+    r->draft = at(r->mem_.spells, d);
     r->ndraft = ndraft;
-    r->stale = at(r->spells_, s);
+    r->stale = at(r->mem_.spells, s);
     r->nstale = nstale;
     return 0;
 }
@@ -582,9 +577,7 @@ static int pr_review(struct bw_pr_row *r, char **f)
 int bw_pr_row_parse(struct bw_pr_row *r, int ix, const char *s, size_t len)
 {
     static const int nfields[] = {12, 5, 11, 5};
-    struct rowmem m = {&r->mem_, &r->spells_, &r->spells_cap_,
-                       0,        &r->labels_, &r->labels_cap_,
-                       0};
+    struct rowmem m = {&r->mem_, 0, 0};
     char *f[12];
     int rc;
 
@@ -592,7 +585,7 @@ int bw_pr_row_parse(struct bw_pr_row *r, int ix, const char *s, size_t len)
     if (ix < BW_IX_MERGED || ix > BW_IX_REVIEWS) {
         return BW_EPARSE;
     }
-    rc = load_fields(&r->mem_, s, len, f, nfields[ix]);
+    rc = load_fields(&r->mem_.text, s, len, f, nfields[ix]);
     if (rc == 0) {
         switch (ix) {
         case BW_IX_MERGED:
@@ -611,7 +604,7 @@ int bw_pr_row_parse(struct bw_pr_row *r, int ix, const char *s, size_t len)
     }
     if (rc == 0 && ix != BW_IX_REVIEWS) {
         rc = get_labels(&m, f[nfields[ix] - 1]);
-        r->labels = (const char *const *)r->labels_;
+        r->labels = (const char *const *)r->mem_.labels;
         r->nlabels = m.nlabels;
     }
     if (rc) {
@@ -627,26 +620,16 @@ void bw_ticket_row_init(struct bw_ticket_row *r)
 
 void bw_ticket_row_release(struct bw_ticket_row *r)
 {
-    bw_buf_release(&r->mem_);
-    bw_free(r->spells_);
-    bw_free(r->labels_);
+    row_mem_release(&r->mem_);
     bw_ticket_row_init(r);
 }
 
 static void ticket_row_clear(struct bw_ticket_row *r, int ix)
 {
-    struct bw_buf mem = r->mem_;
-    struct bw_spell *spells = r->spells_;
-    size_t scap = r->spells_cap_;
-    char **labels = r->labels_;
-    size_t lcap = r->labels_cap_;
+    struct bw_row_mem mem = r->mem_;
 
     memset(r, 0, sizeof(*r));
     r->mem_ = mem;
-    r->spells_ = spells;
-    r->spells_cap_ = scap;
-    r->labels_ = labels;
-    r->labels_cap_ = lcap;
     r->ix = ix;
     r->cycle = r->lead = r->blocked = r->started_at = BW_NOTIME;
     r->reopen_count = -1;
@@ -678,9 +661,9 @@ static int ticket_tpit(struct bw_ticket_row *r, struct rowmem *m, char **f)
     if (rc) {
         return rc;
     }
-    r->in_progress = at(r->spells_, p);
+    r->in_progress = at(r->mem_.spells, p);
     r->nin_progress = np;
-    r->blocked_spells = at(r->spells_, b);
+    r->blocked_spells = at(r->mem_.spells, b);
     r->nblocked = nb;
     return 0;
 }
@@ -688,9 +671,7 @@ static int ticket_tpit(struct bw_ticket_row *r, struct rowmem *m, char **f)
 int bw_ticket_row_parse(struct bw_ticket_row *r, int ix, const char *s,
                         size_t len)
 {
-    struct rowmem m = {&r->mem_, &r->spells_, &r->spells_cap_,
-                       0,        &r->labels_, &r->labels_cap_,
-                       0};
+    struct rowmem m = {&r->mem_, 0, 0};
     int want = ix == BW_IX_DONE ? 11 : ix == BW_IX_CREATED ? 7 : 10;
     char *f[11];
     int rc;
@@ -699,7 +680,7 @@ int bw_ticket_row_parse(struct bw_ticket_row *r, int ix, const char *s,
     if (ix < BW_IX_DONE || ix > BW_IX_TPIT) {
         return BW_EPARSE;
     }
-    rc = load_fields(&r->mem_, s, len, f, want);
+    rc = load_fields(&r->mem_.text, s, len, f, want);
     if (rc == 0) {
         rc = ticket_head(r, f);
     }
@@ -715,7 +696,7 @@ int bw_ticket_row_parse(struct bw_ticket_row *r, int ix, const char *s,
     }
     if (rc == 0) {
         rc = get_labels(&m, f[want - 1]);
-        r->labels = (const char *const *)r->labels_;
+        r->labels = (const char *const *)r->mem_.labels;
         r->nlabels = m.nlabels;
     }
     if (rc) {

@@ -75,18 +75,6 @@ static int scope_tag(struct sink_ctx *c, const char *scope)
     return 0;
 }
 
-/* One command of a single round trip, checked; the reply to the caller. */
-static int one(struct sink_ctx *c, struct st_cmdq *q, const char *what,
-               redisReply ***r)
-{
-    int rc = st_run(c->st, q, r);
-
-    if (rc == 0) {
-        rc = st_check(c->st, (*r)[0], what);
-    }
-    return rc;
-}
-
 static int copy_out(const redisReply *r, char *buf, size_t n, const char *what)
 {
     buf[0] = '\0';
@@ -119,7 +107,7 @@ static int hget(struct sink_ctx *c, const char *kind, const char *tag,
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = one(c, &q, "HGET", &r);
+        rc = st_run_one(c->st, &q, "HGET", &r);
     }
     if (rc == 0) {
         rc = copy_out(r[0], buf, n, kind);
@@ -160,7 +148,7 @@ static int catalog_load(struct sink_ctx *c)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = one(c, &q, "HGETALL", &r);
+        rc = st_run_one(c->st, &q, "HGETALL", &r);
     }
     if (rc || r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements < 2) {
         goto out;
@@ -693,7 +681,7 @@ static int s_item_versions(void *ctx, const char *scope, const char *const *ids,
         rc = st_args(&q, ids[i]) ? BW_ENOMEM : 0;
     }
     if (rc == 0) {
-        rc = one(c, &q, "HMGET", &r);
+        rc = st_run_one(c->st, &q, "HMGET", &r);
     }
     if (rc == 0 && (r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements != n)) {
         BW_ERROR("Redis at %s sent an odd HMGET reply; check the server",
@@ -821,7 +809,7 @@ static int s_meta_set(void *ctx, const char *name, const char *value)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = one(c, &q, "HSET", &r);
+        rc = st_run_one(c->st, &q, "HSET", &r);
     }
     st_replies_free(r, q.nc);
     st_cmdq_release(&q);
@@ -904,10 +892,7 @@ static int sources_add(struct bw_store *st, const char *name)
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "SADD");
+        rc = st_run_one(st, &q, "SADD", &r);
     }
     st_replies_free(r, q.nc);
     st_cmdq_release(&q);
@@ -1048,10 +1033,7 @@ static int load(struct bw_store *st, int kind, const char *tag, const char *id,
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "HGETALL");
+        rc = st_run_one(st, &q, "HGETALL", &r);
     }
     if (rc == 0 && (r[0]->type != REDIS_REPLY_ARRAY || r[0]->elements == 0)) {
         rc = BW_ENOTFOUND;

@@ -345,69 +345,48 @@ static void spells_union(struct spells *s)
     s->n = n;
 }
 
-static int tr_before(const struct bw_ticket_tr *a, const struct bw_ticket_tr *b)
+/* Does transition (flag change) a of t come before b? By (t, hid). */
+static int tr_before(const struct bw_ticket *t, size_t a, size_t b)
 {
-    return a->t < b->t || (a->t == b->t && a->hid < b->hid);
+    const struct bw_ticket_tr *x = &t->trs[a], *y = &t->trs[b];
+
+    return x->t < y->t || (x->t == y->t && x->hid < y->hid);
 }
 
-static int flag_before(const struct bw_ticket_flag *a,
-                       const struct bw_ticket_flag *b)
+static int flag_before(const struct bw_ticket *t, size_t a, size_t b)
 {
-    return a->t < b->t || (a->t == b->t && a->hid < b->hid);
+    const struct bw_ticket_flag *x = &t->flags[a], *y = &t->flags[b];
+
+    return x->t < y->t || (x->t == y->t && x->hid < y->hid);
 }
 
 /*
- * The order to read t's transitions and flag changes in: (t, hid), stable
- * (two items of one history keep their order). NULL (no allocation) when
- * the arrays are in order already, as the store hands them.
+ * The order to read n of t's transitions or flag changes in (before says
+ * which comes first): stable (two items of one history keep their order).
+ * NULL (no allocation) when they are in order already, as the store hands
+ * them.
  */
-static int order_trs(const struct bw_ticket *t, size_t **out)
+static int order(const struct bw_ticket *t, size_t n,
+                 int (*before)(const struct bw_ticket *, size_t, size_t),
+                 size_t **out)
 {
     size_t *ix;
     int sorted = 1;
 
     *out = NULL;
-    for (size_t i = 1; i < t->ntrs && sorted; i++) {
-        sorted = !tr_before(&t->trs[i], &t->trs[i - 1]);
+    for (size_t i = 1; i < n && sorted; i++) {
+        sorted = !before(t, i, i - 1);
     }
     if (sorted) {
         return 0;
     }
-    if ((ix = bw_malloc(t->ntrs * sizeof(*ix))) == NULL) {
+    if ((ix = bw_malloc(n * sizeof(*ix))) == NULL) {
         return BW_ENOMEM;
     }
-    for (size_t i = 0; i < t->ntrs; i++) { /* insertion sort: stable */
+    for (size_t i = 0; i < n; i++) { /* insertion sort: stable */
         size_t j = i;
 
-        while (j > 0 && tr_before(&t->trs[i], &t->trs[ix[j - 1]])) {
-            ix[j] = ix[j - 1];
-            j--;
-        }
-        ix[j] = i;
-    }
-    *out = ix;
-    return 0;
-}
-
-static int order_flags(const struct bw_ticket *t, size_t **out)
-{
-    size_t *ix;
-    int sorted = 1;
-
-    *out = NULL;
-    for (size_t i = 1; i < t->nflags && sorted; i++) {
-        sorted = !flag_before(&t->flags[i], &t->flags[i - 1]);
-    }
-    if (sorted) {
-        return 0;
-    }
-    if ((ix = bw_malloc(t->nflags * sizeof(*ix))) == NULL) {
-        return BW_ENOMEM;
-    }
-    for (size_t i = 0; i < t->nflags; i++) {
-        size_t j = i;
-
-        while (j > 0 && flag_before(&t->flags[i], &t->flags[ix[j - 1]])) {
+        while (j > 0 && before(t, i, ix[j - 1])) {
             ix[j] = ix[j - 1];
             j--;
         }
@@ -577,7 +556,8 @@ int bw_ticket_derive(const struct bw_ticket *t, const struct bw_ticket_rules *r,
     out->blocked_time = NAN;
     out->cycle_time = NAN;
     out->lead_time = NAN;
-    if ((rc = order_trs(t, &trix)) != 0 || (rc = order_flags(t, &flix)) != 0 ||
+    if ((rc = order(t, t->ntrs, tr_before, &trix)) != 0 ||
+        (rc = order(t, t->nflags, flag_before, &flix)) != 0 ||
         (rc = walk_statuses(t, r, trix, out, &blk, &inp)) != 0 ||
         (rc = walk_flags(t, flix, &blk)) != 0) {
         goto out;
@@ -794,7 +774,8 @@ static int unpack_flag(struct bw_ticket *t, const char *s, const char *end,
             return BW_EPARSE;
         }
         s++;
-        if (bw_pack_parse_int(&s, end, &bits) || s != end || bits < 0 || bits > 3) {
+        if (bw_pack_parse_int(&s, end, &bits) || s != end || bits < 0 ||
+            bits > 3) {
             return BW_EPARSE;
         }
     }

@@ -225,11 +225,15 @@ struct bw_store_run {
     long quota_limit;    /* <= 0: unknown, not written */
     int64_t quota_reset; /* real epoch seconds; <= 0: not written */
     const char *summary; /* the summary line, or NULL */
+    const char *error;   /* a failure's one-line detail (no secrets), or
+                            NULL: bw_strerror(rc) */
 };
 /* Fields: last_run, duration, status ("ok", "interrupted" or "failed"),
  * error ("" or bw_strerror), items, requests, not_modified, quota_left,
  * items_seen, items_new, items_changed, [quota_limit, quota_reset,
- * summary,] and last_success or last_failure (bw_now() epoch seconds). */
+ * summary,] and last_success or last_failure (bw_now() epoch seconds);
+ * a failure also sets last_error (the detail), which a later success
+ * leaves in place for `status`. */
 int bw_store_run_record(struct bw_store *st, const char *source,
                         const struct bw_store_run *run);
 
@@ -333,6 +337,16 @@ int bw_store_scan_ranges(struct bw_store *st, int ix,
 #define BW_TKF_IN_PROGRESS 0x20 /* in an in_progress stage now */
 #define BW_TKF_DONE 0x40        /* in a done stage now */
 
+/* The memory a decoded row's strings and arrays point into (private to
+ * store_rows.c); kept across parses, so a scan reuses it row after row. */
+struct bw_row_mem {
+    struct bw_buf text; /* the member, split into its fields */
+    struct bw_spell *spells;
+    size_t spells_cap;
+    char **labels;
+    size_t labels_cap;
+};
+
 /*
  * A decoded PR row. Which fields an index carries is in the list above;
  * the others are BW_NOTIME / -1 / NULL / 0. Strings and arrays point into
@@ -366,12 +380,7 @@ struct bw_pr_row {
     /* all but reviews */
     const char *const *labels;
     size_t nlabels;
-    /* private */
-    struct bw_buf mem_;
-    struct bw_spell *spells_;
-    size_t spells_cap_;
-    char **labels_;
-    size_t labels_cap_;
+    struct bw_row_mem mem_; /* private */
 };
 
 struct bw_ticket_row {
@@ -394,12 +403,7 @@ struct bw_ticket_row {
     size_t nblocked;
     const char *const *labels;
     size_t nlabels;
-    /* private */
-    struct bw_buf mem_;
-    struct bw_spell *spells_;
-    size_t spells_cap_;
-    char **labels_;
-    size_t labels_cap_;
+    struct bw_row_mem mem_; /* private */
 };
 
 void bw_pr_row_init(struct bw_pr_row *r);

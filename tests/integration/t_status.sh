@@ -65,12 +65,13 @@ expect_exit 3 "collect with the Jira token refused exits 3" \
     bw_run -c "$CFG" collect
 expect_exit 1 "status with a failed source exits 1" bw_run -c "$CFG" status
 expect_grep "the failed source and its error" \
-    "^jira \(jira\): FAILED: credentials refused$" "$BW_OUT"
+    "^jira \(jira\): FAILED: credentials refused by http://127.0.0.1:[0-9]+/rest/api/2/serverInfo \(401\); check the token in JIRA_TOKEN$" \
+    "$BW_OUT"
 expect_grep "the good source is ok" "^gh \(github\): ok$" "$BW_OUT"
 expect_grep "last success with its age" \
     "^  last success  2026-11-16T00:00:00Z, 0 s ago$" "$BW_OUT"
 expect_grep "last failure with the error" \
-    "^  last failure  2026-11-16T00:00:00Z, 0 s ago: credentials refused$" \
+    "^  last failure  2026-11-16T00:00:00Z, 0 s ago: credentials refused by .* check the token in JIRA_TOKEN$" \
     "$BW_OUT"
 expect_grep "items stored" "^  items         [1-9][0-9]* PRs and 0 tickets stored; [1-9][0-9]* items written by the last run$" \
     "$BW_OUT"
@@ -90,8 +91,8 @@ expect_exit 1 "status --format json with a failed source exits 1" \
     bw_run -c "$CFG" status --format json
 expect_eq "json: ok false" "$(js 'd["ok"]')" False
 expect_eq "json: jira failed, with its error" \
-    "$(js '(s["jira"]["state"], s["jira"]["failed"], s["jira"]["error"])')" \
-    "('failed', True, 'credentials refused')"
+    "$(js '(s["jira"]["state"], s["jira"]["failed"], s["jira"]["error"].split(" by ")[0], s["jira"]["error"].endswith("check the token in JIRA_TOKEN"))')" \
+    "('failed', True, 'credentials refused', True)"
 expect_eq "json: gh ok" "$(js '(s["gh"]["state"], s["gh"]["last_status"])')" \
     "('ok', 'ok')"
 expect_eq "json: times" \
