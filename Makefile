@@ -10,6 +10,7 @@
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -154,6 +155,13 @@ install: all man
 		[ -f "$$f" ] && install -m 0644 $$f \
 			$(DESTDIR)$(PREFIX)/share/doc/bellwether/examples/; \
 	done; true
+	# systemd units, with ExecStart pointing at the installed binary
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	for f in contrib/*.service contrib/*.timer; do \
+		sed 's|/usr/local/bin/bellwether|$(PREFIX)/bin/bellwether|g' $$f \
+			> $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz bellwether

@@ -461,12 +461,6 @@ static int name_ok(const char *s, size_t n)
     return 1;
 }
 
-/* Levenshtein distance of two names (longer ones: far apart). */
-static size_t distance(const char *a, const char *b)
-{
-    return bw_edit_distance(a, b, NAME_LIMIT, 0);
-}
-
 /*
  * Write "'a', 'b'" (or "[a], [b]") of the candidates closest to name:
  * the nearest by edit distance when it is small, plus those that contain
@@ -483,7 +477,7 @@ static void suggest(const char *name, const char *const *cand, size_t n,
 
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        size_t d = distance(name, cand[i]);
+        size_t d = bw_edit_distance(name, cand[i], NAME_LIMIT, 0);
 
         if (d < best) {
             best = d;
@@ -492,9 +486,10 @@ static void suggest(const char *name, const char *const *cand, size_t n,
     /* a typo or two, more for longer names; else substrings only */
     near = best <= (nl < 6 ? 1 : nl < 12 ? 2 : 3);
     for (size_t i = 0; i < n && shown < 3; i++) {
-        int close = (near && distance(name, cand[i]) == best) ||
-                    (strlen(name) >= 3 && strstr(cand[i], name) != NULL) ||
-                    (strlen(cand[i]) >= 3 && strstr(name, cand[i]) != NULL);
+        int close =
+            (near && bw_edit_distance(name, cand[i], NAME_LIMIT, 0) == best) ||
+            (strlen(name) >= 3 && strstr(cand[i], name) != NULL) ||
+            (strlen(cand[i]) >= 3 && strstr(name, cand[i]) != NULL);
         int w;
 
         if (!close) {

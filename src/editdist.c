@@ -16,8 +16,7 @@ static int same(char x, char y, int fold_case)
     return x == y;
 }
 
-size_t bw_edit_distance(const char *a, const char *b, size_t max,
-                        int fold_case)
+size_t bw_edit_distance(const char *a, const char *b, size_t max, int fold_case)
 {
     size_t la = strlen(a);
     size_t lb = strlen(b);

@@ -7,7 +7,6 @@
  * The engine that answers a query is src/query_engine.c; the output
  * formats are src/query_out.c (query.h describes all three).
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -482,6 +481,7 @@ size_t bw_metric_suggest(const char *name, const char **out, size_t max)
     size_t limit = len / 3 + 2;
 
     for (const struct bw_metric *m = bw_metrics; m->name && n < 64; m++) {
+        /* case-blind; names past 62 bytes are far from every metric */
         size_t d = bw_edit_distance(name, m->name, 62, 1);
 
         /* a name holding the input ("cycle") is a close match too */

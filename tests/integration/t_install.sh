@@ -60,6 +60,18 @@ for f in contrib/*; do
 done
 [ "$n" = 0 ] && skip "contrib files installed" "contrib/ is empty so far"
 
+for f in contrib/*.service contrib/*.timer; do
+    [ -f "$f" ] || continue
+    u="$dest/usr/lib/systemd/system/$(basename "$f")"
+    if [ -f "$u" ] && ! grep -q /usr/local/bin "$u"; then
+        ok "unit $(basename "$f") is installed, ExecStart in PREFIX/bin"
+    else
+        not_ok "unit $(basename "$f") is installed, ExecStart in PREFIX/bin"
+    fi
+done
+expect_grep "the daemon unit runs the installed binary" \
+    '^ExecStart=/usr/bin/bellwether ' "$dest/usr/lib/systemd/system/bellwether.service"
+
 outside=$(find "$dest" -mindepth 1 -maxdepth 1 ! -name usr)
 if [ -z "$outside" ]; then
     ok "nothing is installed outside PREFIX"
