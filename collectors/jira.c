@@ -2221,6 +2221,23 @@ static long result_window(void)
     return *s == '\0' && v >= 1 && v <= DC_WINDOW ? v : DC_WINDOW;
 }
 
+static void jira_rules(const struct bw_source_conf *src, struct bw_pr_rules *pr,
+                       struct bw_ticket_rules *t)
+{
+    const struct bw_jira_opts *o = src->opts;
+
+    (void)pr;
+    if (t != NULL) {
+        memset(t, 0, sizeof(*t));
+        t->blocked_statuses = &o->blocked_statuses;
+        t->stage_todo = &o->stage_todo;
+        t->stage_in_progress = &o->stage_in_progress;
+        t->stage_done = &o->stage_done;
+        t->exclude_types = &o->exclude_types;
+        t->exclude_labels = &o->exclude_labels;
+    }
+}
+
 static int jira_init(const struct bw_source_conf *src, void **ctx)
 {
     struct jira_ctx *c = bw_calloc(1, sizeof(*c));
@@ -2244,12 +2261,7 @@ static int jira_init(const struct bw_source_conf *src, void **ctx)
     while (n > 0 && c->base[n - 1] == '/') {
         c->base[--n] = '\0';
     }
-    c->rules.blocked_statuses = &o->blocked_statuses;
-    c->rules.stage_todo = &o->stage_todo;
-    c->rules.stage_in_progress = &o->stage_in_progress;
-    c->rules.stage_done = &o->stage_done;
-    c->rules.exclude_types = &o->exclude_types;
-    c->rules.exclude_labels = &o->exclude_labels;
+    jira_rules(src, NULL, &c->rules); /* to warn about unknown statuses */
     *ctx = c;
     return 0;
 }
@@ -2370,23 +2382,6 @@ static int jira_http_opts(const struct bw_source_conf *src,
     h->auth = o->auth;
     h->auth_source = from;
     return 0;
-}
-
-static void jira_rules(const struct bw_source_conf *src, struct bw_pr_rules *pr,
-                       struct bw_ticket_rules *t)
-{
-    const struct bw_jira_opts *o = src->opts;
-
-    (void)pr;
-    if (t != NULL) {
-        memset(t, 0, sizeof(*t));
-        t->blocked_statuses = &o->blocked_statuses;
-        t->stage_todo = &o->stage_todo;
-        t->stage_in_progress = &o->stage_in_progress;
-        t->stage_done = &o->stage_done;
-        t->exclude_types = &o->exclude_types;
-        t->exclude_labels = &o->exclude_labels;
-    }
 }
 
 static int p_ignore(void *arg, const char *json, size_t len)

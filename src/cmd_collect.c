@@ -52,6 +52,8 @@ static void on_signal(int sig)
     bw_store_stop_requested = 1;
 }
 
+static struct sigaction old_hup;
+
 static void signals_install(struct sigaction *old_int,
                             struct sigaction *old_term)
 {
@@ -63,6 +65,9 @@ static void signals_install(struct sigaction *old_int,
     /* no SA_RESTART: a blocking read returns early and the loop checks */
     sigaction(SIGINT, &sa, old_int);
     sigaction(SIGTERM, &sa, old_term);
+    /* a hang-up (closed terminal) stops a one-shot run cleanly too, so
+       its lease is released and the run recorded */
+    sigaction(SIGHUP, &sa, &old_hup);
 }
 
 static void signals_restore(const struct sigaction *old_int,
@@ -70,6 +75,7 @@ static void signals_restore(const struct sigaction *old_int,
 {
     sigaction(SIGINT, old_int, NULL);
     sigaction(SIGTERM, old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
 }
 
 /* -------------------------------------------------------------- leases */
@@ -491,16 +497,21 @@ static void final_line(int rc, const int *rcs, size_t n, int quiet)
     bw_summary_print_final(rc, n, failed, quiet);
 }
 
-/* DESIGN.md's rule over the sources' statuses. */
-static int combine(const int *rcs, size_t n, int interrupted)
+/*
+ * DESIGN.md's rule over the sources' statuses: a source "stored its data"
+ * when it succeeded or committed at least one page before it failed.
+ */
+static int combine(const int *rcs, const int *stored, size_t n, int interrupted)
 {
     size_t ok = 0;
+    size_t some = 0;
     int first2 = 0, first1 = 0;
 
     if (interrupted) {
         return BW_EINTR;
     }
     for (size_t i = 0; i < n; i++) {
+        some += rcs[i] == 0 || stored[i];
         if (rcs[i] == 0) {
             ok++;
         } else if (bw_exit_code(rcs[i]) == 2) {
@@ -512,7 +523,7 @@ static int combine(const int *rcs, size_t n, int interrupted)
     if (ok == n) {
         return 0;
     }
-    if (ok > 0) {
+    if (some > 0) {
         return BW_EPARTIAL;
     }
     return first1 ? first1 : first2;
@@ -526,6 +537,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
     struct bw_config *cfg = NULL;
     struct bw_store *st = NULL;
     int *rcs = NULL;
+    int *stored = NULL;
     size_t n = 0;
     int rc;
 
@@ -553,7 +565,8 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
     rc = bw_store_open(&cfg->redis, BW_STORE_CREATE, &st);
     if (rc == 0) {
         rcs = bw_calloc(cfg->nsources, sizeof(*rcs));
-        rc = rcs ? 0 : BW_ENOMEM;
+        stored = bw_calloc(cfg->nsources, sizeof(*stored));
+        rc = rcs && stored ? 0 : BW_ENOMEM;
     }
     for (size_t i = 0; rc == 0 && i < cfg->nsources; i++) {
         if (!selected(&o, cfg->sources[i].name)) {
@@ -562,10 +575,12 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
         if (bw_store_stop_requested) {
             break;
         }
-        rcs[n++] = run_source(st, &cfg->sources[i], &o, &res);
+        memset(&res, 0, sizeof(res));
+        rcs[n] = run_source(st, &cfg->sources[i], &o, &res);
+        stored[n++] = res.pages > 0;
     }
     if (rc == 0) {
-        rc = combine(rcs, n, bw_store_stop_requested != 0);
+        rc = combine(rcs, stored, n, bw_store_stop_requested != 0);
     }
     if (rc == BW_EINTR) {
         BW_ERROR("collect interrupted by a signal; nothing half-written, the "
@@ -576,6 +591,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
 out:
     bw_store_free(st);
     bw_free(rcs);
+    bw_free(stored);
     bw_free(o.sources);
     bw_config_free(cfg);
     return rc;

@@ -429,7 +429,7 @@ int cmd_status(struct bw_cli *cli, int argc, char **argv)
 
     memset(&s, 0, sizeof(s));
     if (rc == 0) {
-        rc = bw_cli_load_config(cli, &cfg);
+        rc = bw_cli_load_config_offline(cli, &cfg);
     }
     if (rc == 0) {
         rc = bw_tz_set(cfg->report.timezone ? cfg->report.timezone : "UTC");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bellwether/cli.h"
+#include "bellwether/clock.h"
 #include "bellwether/error.h"
 #include "bellwether/help.h"
 #include "bellwether/http.h"
@@ -30,17 +31,19 @@ const struct bw_command bw_commands[] = {
      "list metric names, units and definitions", 0},
     {"status", cmd_status, "[--format table|json]",
      "sources, last sync, quota, Redis", 0},
-    {"reindex", cmd_reindex, "", "rebuild derived fields from stored events",
-     0},
+    {"reindex", cmd_reindex, "[--source NAME]...",
+     "rebuild derived fields from stored events", 0},
     {"check", cmd_check, "", "validate the config and reach every service", 0},
     {"init", cmd_init,
-     "[--github-org ORG] [--github-repos A/B,...] [--jira-url URL "
-     "--jira-projects A,B] [--redis URL] [--timezone ZONE] [--force]",
+     "[--github-org ORG] [--github-repos A/B,...] [--github-api-url URL] "
+     "[--jira-url URL --jira-projects A,B] [--jira-email ADDR] "
+     "[--redis URL] [--timezone ZONE] [--force]",
      "write a starter config", 0},
     {"daemon", cmd_daemon, "[--pidfile FILE]",
      "scheduled collect + report + email", 0},
     {"demo", cmd_demo, "[--out-dir DIR]", "the built-in demo", 0},
-    {"debug", cmd_debug, "dump | schedule EXPR [--from T] [--count N] [--tz ZONE]",
+    {"debug", cmd_debug,
+     "dump | schedule EXPR [--from T] [--count N] [--tz ZONE]",
      "internal helpers for tests", 1},
     {NULL, NULL, NULL, NULL, 0}};
 
@@ -66,8 +69,7 @@ int bw_cli_load_config(const struct bw_cli *cli, struct bw_config **out)
     return bw_config_load(bw_config_path(cli->config_path), out);
 }
 
-int bw_cli_load_config_offline(const struct bw_cli *cli,
-                               struct bw_config **out)
+int bw_cli_load_config_offline(const struct bw_cli *cli, struct bw_config **out)
 {
     return bw_config_load_ex(bw_config_path(cli->config_path),
                              BW_CONFIG_NO_SOURCE_SECRETS, NULL, out);
@@ -182,6 +184,10 @@ static int run(int argc, char **argv)
     cmd = bw_command_find(argv[optind]);
     if (cmd == NULL) {
         return command_list_error(argv[optind]);
+    }
+    /* a bad BELLWETHER_NOW is a usage error, never a silent real clock */
+    if (bw_clock_init() != 0) {
+        return BW_EUSAGE;
     }
     for (int i = optind + 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {

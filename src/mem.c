@@ -123,7 +123,7 @@ struct chunk {
     struct chunk *spare_next;
 };
 
-struct block_head { /* 16 bytes: keeps the payload aligned */
+struct block_head {      /* 16 bytes: keeps the payload aligned */
     struct chunk *chunk; /* NULL: a block of its own from malloc */
     size_t pad;
 };

@@ -127,4 +127,11 @@ for l in 'bellwether [-c FILE] [-v|-q] <command> [options]' \
         not_ok "SYNOPSIS shows '$l'"
     fi
 done
+# a bad BELLWETHER_NOW is a usage error naming the variable, never a silent
+# fall-back to the real clock
+BELLWETHER_NOW=yesterday expect_exit 2 "a bad BELLWETHER_NOW exits 2" \
+    bw_run metrics
+expect_grep "and says which variable is wrong" "BELLWETHER_NOW" "$BW_ERR"
+BELLWETHER_NOW=1794787200 expect_exit 0 "a good BELLWETHER_NOW is taken" \
+    bw_run metrics
 bw_done

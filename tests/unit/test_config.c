@@ -1406,10 +1406,9 @@ static void test_torture(void **state)
 /* Commands that call no API load a config whose tokens are not set. */
 static void test_offline_secrets(void **state)
 {
-    static const char ini[] =
-        "[redis]\nurl = redis://127.0.0.1:6379\n"
-        "[source gh]\ntype = github\nrepos = acme/api\n"
-        "token_env = BW_TEST_UNSET_TOKEN\n";
+    static const char ini[] = "[redis]\nurl = redis://127.0.0.1:6379\n"
+                              "[source gh]\ntype = github\nrepos = acme/api\n"
+                              "token_env = BW_TEST_UNSET_TOKEN\n";
     struct bw_buf d = BW_BUF_INIT;
     struct bw_config *cfg = NULL;
     const struct bw_github_opts *o;
@@ -1419,11 +1418,11 @@ static void test_offline_secrets(void **state)
     assert_int_equal(parse(ini, &cfg, &d), BW_ECONFIG);
     assert_non_null(strstr(d.data, "BW_TEST_UNSET_TOKEN"));
     bw_buf_reset(&d);
-    assert_int_equal(bw_config_parse("t.ini", ini, strlen(ini),
-                                     BW_CONFIG_NO_PLUGINS |
-                                         BW_CONFIG_NO_SOURCE_SECRETS,
-                                     &d, &cfg),
-                     0);
+    assert_int_equal(
+        bw_config_parse("t.ini", ini, strlen(ini),
+                        BW_CONFIG_NO_PLUGINS | BW_CONFIG_NO_SOURCE_SECRETS, &d,
+                        &cfg),
+        0);
     o = cfg->sources[0].opts;
     assert_null(o->token);
     assert_string_equal(o->token_src.env, "BW_TEST_UNSET_TOKEN");

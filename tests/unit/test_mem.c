@@ -226,7 +226,9 @@ static void test_cjson_hooked(void **state)
  * order, big strings beside small nodes, contents intact throughout. */
 static void test_cjson_chunks(void **state)
 {
-    enum { NTREES = 64 };
+    enum {
+        NTREES = 64
+    };
     cJSON *trees[NTREES];
     char *big;
     char *json;
