@@ -498,20 +498,19 @@ static void final_line(int rc, const int *rcs, size_t n, int quiet)
 }
 
 /*
- * DESIGN.md's rule over the sources' statuses: a source "stored its data"
- * when it succeeded or committed at least one page before it failed.
+ * DESIGN.md's rule over the sources' statuses: 3 when one source stored
+ * its data (succeeded) and another failed; a failed source's earlier
+ * pages do not make it "stored" (the whole run of that source failed).
  */
-static int combine(const int *rcs, const int *stored, size_t n, int interrupted)
+static int combine(const int *rcs, size_t n, int interrupted)
 {
     size_t ok = 0;
-    size_t some = 0;
     int first2 = 0, first1 = 0;
 
     if (interrupted) {
         return BW_EINTR;
     }
     for (size_t i = 0; i < n; i++) {
-        some += rcs[i] == 0 || stored[i];
         if (rcs[i] == 0) {
             ok++;
         } else if (bw_exit_code(rcs[i]) == 2) {
@@ -523,7 +522,7 @@ static int combine(const int *rcs, const int *stored, size_t n, int interrupted)
     if (ok == n) {
         return 0;
     }
-    if (some > 0) {
+    if (ok > 0) {
         return BW_EPARTIAL;
     }
     return first1 ? first1 : first2;
@@ -537,7 +536,6 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
     struct bw_config *cfg = NULL;
     struct bw_store *st = NULL;
     int *rcs = NULL;
-    int *stored = NULL;
     size_t n = 0;
     int rc;
 
@@ -565,8 +563,7 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
     rc = bw_store_open(&cfg->redis, BW_STORE_CREATE, &st);
     if (rc == 0) {
         rcs = bw_calloc(cfg->nsources, sizeof(*rcs));
-        stored = bw_calloc(cfg->nsources, sizeof(*stored));
-        rc = rcs && stored ? 0 : BW_ENOMEM;
+        rc = rcs ? 0 : BW_ENOMEM;
     }
     for (size_t i = 0; rc == 0 && i < cfg->nsources; i++) {
         if (!selected(&o, cfg->sources[i].name)) {
@@ -575,12 +572,10 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
         if (bw_store_stop_requested) {
             break;
         }
-        memset(&res, 0, sizeof(res));
-        rcs[n] = run_source(st, &cfg->sources[i], &o, &res);
-        stored[n++] = res.pages > 0;
+        rcs[n++] = run_source(st, &cfg->sources[i], &o, &res);
     }
     if (rc == 0) {
-        rc = combine(rcs, stored, n, bw_store_stop_requested != 0);
+        rc = combine(rcs, n, bw_store_stop_requested != 0);
     }
     if (rc == BW_EINTR) {
         BW_ERROR("collect interrupted by a signal; nothing half-written, the "
@@ -591,7 +586,6 @@ int cmd_collect(struct bw_cli *cli, int argc, char **argv)
 out:
     bw_store_free(st);
     bw_free(rcs);
-    bw_free(stored);
     bw_free(o.sources);
     bw_config_free(cfg);
     return rc;

@@ -77,13 +77,14 @@ ref()
 
 USE_gh=""
 USE_jira=""
+USE_both=""
 for s in $SOURCES; do
     if ref "$s"; then
         eval "USE_$s=1"
     fi
 done
-if [ -n "$USE_gh" ] && [ -n "$USE_jira" ]; then
-    ref "gh jira" || USE_gh=""
+if [ -n "$USE_gh" ] && [ -n "$USE_jira" ] && ref "gh jira"; then
+    USE_both=1
 fi
 
 # ---- simulator faults ------------------------------------------------------
@@ -210,7 +211,7 @@ for s in $SOURCES; do
     fi
 done
 
-if [ -n "$USE_gh" ] && [ -n "$USE_jira" ]; then
+if [ -n "$USE_both" ]; then
     fault "gh 401, jira fine: partial" "gh jira" 3 "" --faults gh:auth
     fault "both 401: credentials" "gh jira" 2 "" --faults auth
     fault "gh 5xx every try, jira 401: runtime" "gh jira" 1 "" \
@@ -220,21 +221,28 @@ fi
 # ---- processes killed or stopped mid-walk --------------------------------
 
 # A walk slow enough to land a signal in it: every request takes
-# LATENCY ms, two at a time; the signal comes after AFTER requests.
+# LATENCY ms, two at a time; the signal comes after AFTER requests (at
+# tiny scale GitHub's one list page is committed at the end of the walk;
+# at larger scales after some pages were committed).
 slow_args()
 {
-    case $1 in
-    gh) echo "--latency-ms 80" ;;
-    jira) echo "--latency-ms 250" ;;
+    case $1:$FL_SCALE in
+    gh:tiny) echo "--latency-ms 80" ;;
+    gh:*) echo "--latency-ms 5" ;;
+    jira:*) echo "--latency-ms 250" ;;
     esac
 }
 kill_after()
 {
-    case $1 in
-    gh) echo 8 ;;
-    jira) echo 5 ;;
+    case $1:$FL_SCALE in
+    gh:tiny) echo 8 ;;
+    gh:*) echo 300 ;;
+    jira:*) echo 5 ;;
     esac
 }
+# how long a whole slowed collect may take
+BG_LIMIT=60
+[ "$FL_SCALE" = tiny ] || BG_LIMIT=600
 
 # signal_case NAME SRC SIGNAL WANT [AFTER SIM-ARG...]: collect in the
 # background, SIGNAL after some requests (AFTER of them, then one second
@@ -258,8 +266,8 @@ signal_case()
     fl_conf "$_sconf" "case$CASE:" "$_ssrc" "max_parallel=2" \
         "max_rate_wait=2h"
     fl_bg "$_sconf" collect
-    if ! fl_wait_requests "${_safter:-$(kill_after "$_ssrc")}" 30; then
-        fl_bg_wait 60
+    if ! fl_wait_requests "${_safter:-$(kill_after "$_ssrc")}" 60; then
+        fl_bg_wait "$BG_LIMIT"
         not_ok "$_sname: the collect was still running when signalled" \
             "it ended first with $FL_RC after ${FL_SECS}s" \
             "$(tail -n 5 "$BW_TMP/bg.err")"
@@ -296,8 +304,8 @@ redis_case()
     fl_sim $(slow_args "$_rsrc")
     fl_conf "$_rconf" "case$CASE:" "$_rsrc" "max_parallel=2"
     fl_bg "$_rconf" collect
-    if ! fl_wait_requests "$(kill_after "$_rsrc")" 30; then
-        fl_bg_wait 60
+    if ! fl_wait_requests "$(kill_after "$_rsrc")" 60; then
+        fl_bg_wait "$BG_LIMIT"
         not_ok "$_rsrc Redis killed mid-page: the collect was still running" \
             "it ended first with $FL_RC"
         return
@@ -311,7 +319,7 @@ redis_case()
         fl_bg_wait 30
         return
     fi
-    fl_bg_wait 60
+    fl_bg_wait "$BG_LIMIT"
     case $FL_RC in
     0 | 1)
         ok "$_rsrc Redis killed and restarted mid-page: exit $FL_RC" \
@@ -405,7 +413,7 @@ fi
 REF_SRC=""
 [ -n "$USE_jira" ] && REF_SRC=jira
 [ -n "$USE_gh" ] && REF_SRC=gh
-[ -n "$USE_gh" ] && [ -n "$USE_jira" ] && REF_SRC="gh jira"
+[ -n "$USE_both" ] && REF_SRC="gh jira"
 REF_TAG=$(echo "$REF_SRC" | tr ' ' '+')
 
 # report_conf FILE DIR [REDIS-URL]: the reference store, reports into DIR.

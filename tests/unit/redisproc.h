@@ -128,8 +128,7 @@ static inline int bw_redisproc_write_conf(struct bw_redisproc *rp,
 }
 
 /* One try on a free port: 1 when our server answers. */
-static inline int bw_redisproc_launch(struct bw_redisproc *rp,
-                                      const char *conf)
+static inline int bw_redisproc_launch(struct bw_redisproc *rp, const char *conf)
 {
     if (!bw_redisproc_write_conf(rp, conf)) {
         return 0;

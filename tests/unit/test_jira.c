@@ -956,20 +956,22 @@ static int f_versions(void *ctx, const char *scope, const char *const *ids,
     return 0;
 }
 
-static int f_etag_get(void *ctx, const char *url, char *buf, size_t n)
+/* etag_get and meta_get: nothing stored. */
+static int f_get_none(void *ctx, const char *name, char *buf, size_t n)
 {
     (void)ctx;
-    (void)url;
+    (void)name;
     (void)n;
     buf[0] = '\0';
     return 0;
 }
 
-static int f_etag_put(void *ctx, const char *url, const char *etag)
+/* etag_put and meta_set: nothing kept. */
+static int f_put_none(void *ctx, const char *name, const char *value)
 {
     (void)ctx;
-    (void)url;
-    (void)etag;
+    (void)name;
+    (void)value;
     return 0;
 }
 
@@ -1007,23 +1009,6 @@ static void f_discard(void *ctx)
 static int f_stop(void *ctx)
 {
     (void)ctx;
-    return 0;
-}
-
-static int f_meta_get(void *ctx, const char *name, char *buf, size_t n)
-{
-    (void)ctx;
-    (void)name;
-    (void)n;
-    buf[0] = '\0';
-    return 0;
-}
-
-static int f_meta_set(void *ctx, const char *name, const char *value)
-{
-    (void)ctx;
-    (void)name;
-    (void)value;
     return 0;
 }
 
@@ -1133,14 +1118,14 @@ static void run_refused(const char *refusal)
     sink.cursor_get = f_cursor_get;
     sink.cursor_set = f_cursor_set;
     sink.item_versions = f_versions;
-    sink.etag_get = f_etag_get;
-    sink.etag_put = f_etag_put;
+    sink.etag_get = f_get_none;
+    sink.etag_put = f_put_none;
     sink.emit = f_emit;
     sink.commit_page = f_commit;
     sink.discard_page = f_discard;
     sink.should_stop = f_stop;
-    sink.meta_get = f_meta_get;
-    sink.meta_set = f_meta_set;
+    sink.meta_get = f_get_none;
+    sink.meta_set = f_put_none;
     assert_int_equal(bw_collector_jira.init(&src, &ctx), 0);
     assert_int_equal(bw_collector_jira.collect(ctx, &sink), 0);
     bw_collector_jira.free(ctx);

@@ -6,24 +6,20 @@
  * into hashes and index rows, reindex, the canonical dump, and a memory
  * and CPU measurement of a typical PR.
  *
- * The server runs in a mkdtemp() directory with its own redis.conf on a
- * free port of 127.0.0.1 and a unix socket, so two runs never collide; it
- * is killed at teardown (and by the kernel if this process dies first:
- * PR_SET_PDEATHSIG). Without redis-server the server tests skip.
+ * The server (redisproc.h) runs in a mkdtemp() directory with its own
+ * redis.conf on a free port of 127.0.0.1 and a unix socket, so two runs
+ * never collide; it is stopped at teardown (and killed by the kernel if
+ * this process dies first: PR_SET_PDEATHSIG). Without redis-server the
+ * server tests skip.
  */
 #include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +33,7 @@
 #include "bellwether/ticket.h"
 
 #include "../../src/store_priv.h" /* the codec, tested directly */
+#include "redisproc.h"
 
 #define T0 INT64_C(1760000000) /* 2025-10-09T08:53:20Z */
 #define H 3600
@@ -44,221 +41,48 @@
 
 /* ------------------------------------------------------------ the server */
 
-static char dir[256];
-static int port;
-static pid_t server_pid = -1;
-static int have_redis;
-static char url[128];
-static char sock_url[320];
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int p = -1;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        p = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return p;
-}
-
-static redisContext *admin(void)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    redisReply *r;
-
-    if (c == NULL || c->err) {
-        if (c) {
-            redisFree(c);
-        }
-        return NULL;
-    }
-    r = redisCommand(c, "AUTH bw secret");
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        if (r) {
-            freeReplyObject(r);
-        }
-        redisFree(c);
-        return NULL;
-    }
-    freeReplyObject(r);
-    return c;
-}
-
-/* Is the server on our port the one we started (not another run's)? */
-static int server_is_ours(void)
-{
-    redisContext *c = admin();
-    redisReply *r;
-    char want[32];
-    int ours = 0;
-
-    if (c == NULL) {
-        return 0;
-    }
-    snprintf(want, sizeof(want), "process_id:%ld", (long)server_pid);
-    r = redisCommand(c, "INFO server");
-    if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, want)) {
-        ours = 1;
-    }
-    if (r) {
-        freeReplyObject(r);
-    }
-    redisFree(c);
-    return ours;
-}
-
-/* One try on a free port: 1 when our server answers. */
-static int launch(const char *conf)
-{
-    FILE *f = fopen(conf, "w");
-
-    port = free_port();
-    if (f == NULL || port <= 0) {
-        if (f) {
-            fclose(f);
-        }
-        return 0;
-    }
-    fprintf(f,
-            "port %d\nbind 127.0.0.1\nunixsocket %s/redis.sock\n"
-            "unixsocketperm 700\ndir %s\nsave \"\"\nappendonly no\n"
-            "logfile %s/redis.log\ndatabases 16\n"
-            "user default on >defpw ~* &* +@all\n"
-            "user bw on >secret ~* &* +@all\n",
-            port, dir, dir, dir);
-    fclose(f);
-    server_pid = fork();
-    if (server_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (null >= 0) {
-            dup2(null, 1);
-        }
-        execlp("redis-server", "redis-server", conf, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; server_pid > 0 && i < 250; i++) {
-        if (server_is_ours()) {
-            return 1;
-        }
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-            server_pid = -1; /* the port was taken, or no redis-server */
-            return 0;
-        }
-        usleep(20000);
-    }
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = -1;
-    }
-    return 0;
-}
+static struct bw_redisproc srv = {.name = "store",
+                                  .conf = "databases 16\n"
+                                          "user default on >defpw ~* &* +@all\n"
+                                          "user bw on >secret ~* &* +@all\n",
+                                  .unix_socket = 1,
+                                  .admin_user = "bw",
+                                  .admin_pw = "secret"};
 
 static int start_server(void **state)
 {
-    char conf[512];
-
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/bw-test-store-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-        dir[0] = '\0';
-        return 0;
-    }
-    snprintf(conf, sizeof(conf), "%s/redis.conf", dir);
-    for (int attempt = 0; attempt < 5 && !have_redis; attempt++) {
-        have_redis = launch(conf);
-    }
-    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
-    snprintf(sock_url, sizeof(sock_url), "unix://%s/redis.sock", dir);
-    if (!have_redis) {
-        fprintf(stderr, "# redis-server did not start: server tests skip\n");
-    }
+    bw_redisproc_start(&srv);
     return 0;
-}
-
-static void rm_dir(void)
-{
-    static const char *const files[] = {"redis.conf", "redis.log", "redis.sock",
-                                        "dump.rdb", "err.txt"};
-    char p[512];
-
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-        unlink(p);
-    }
-    rmdir(dir);
 }
 
 static int stop_server(void **state)
 {
     (void)state;
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        for (int i = 0; i < 250; i++) {
-            if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-                server_pid = -1;
-                break;
-            }
-            usleep(20000);
-        }
-        if (server_pid > 0) {
-            kill(server_pid, SIGKILL);
-            waitpid(server_pid, NULL, 0);
-        }
-    }
-    if (dir[0]) {
-        rm_dir();
-    }
+    bw_redisproc_stop(&srv);
     return 0;
 }
 
 /* Each server test starts from an empty server. */
 static int fresh(void **state)
 {
-    redisContext *c;
-    redisReply *r;
-
     (void)state;
-    if (!have_redis) {
+    if (!srv.running) {
         return 0;
     }
-    c = admin();
-    if (c == NULL) {
+    if (bw_redisproc_flush(&srv) != 0) {
         return -1;
     }
-    r = redisCommand(c, "FLUSHALL");
-    if (r) {
-        freeReplyObject(r);
-    }
-    redisFree(c);
     bw_store_stop_requested = 0;
     return 0;
 }
 
-#define NEED_REDIS()                                                           \
-    do {                                                                       \
-        if (!have_redis) {                                                     \
-            skip();                                                            \
-        }                                                                      \
-    } while (0)
+#define NEED_REDIS() BW_NEED_REDIS(&srv)
 
 /* A command on the admin connection; the reply to the caller. */
 static redisReply *cmd(const char *fmt, ...)
 {
-    redisContext *c = admin();
+    redisContext *c = bw_redisproc_admin(&srv);
     redisReply *r;
     va_list ap;
 
@@ -290,7 +114,7 @@ static void cap_start(void)
     char p[512];
     int fd;
 
-    snprintf(p, sizeof(p), "%s/err.txt", dir[0] ? dir : "/tmp");
+    snprintf(p, sizeof(p), "%s/err.txt", srv.dir[0] ? srv.dir : "/tmp");
     fflush(stderr);
     saved_fd = dup(2);
     fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -308,7 +132,7 @@ static const char *cap_stop(void)
     fflush(stderr);
     dup2(saved_fd, 2);
     close(saved_fd);
-    snprintf(p, sizeof(p), "%s/err.txt", dir[0] ? dir : "/tmp");
+    snprintf(p, sizeof(p), "%s/err.txt", srv.dir[0] ? srv.dir : "/tmp");
     f = fopen(p, "r");
     if (f) {
         n = fread(captured, 1, sizeof(captured) - 1, f);
@@ -333,7 +157,7 @@ static struct bw_redis_conf conf_tcp(void)
     struct bw_redis_conf c;
 
     memset(&c, 0, sizeof(c));
-    c.url = url;
+    c.url = srv.url;
     c.password = pw_default;
     c.password_src.env = pw_env;
     c.prefix = prefix_buf;
@@ -791,7 +615,7 @@ static void test_connect_refused(void **state)
 
     (void)state;
     memset(&c, 0, sizeof(c));
-    snprintf(closed, sizeof(closed), "redis://127.0.0.1:%d", free_port());
+    snprintf(closed, sizeof(closed), "redis://127.0.0.1:%d", bw_dead_port());
     c.url = closed;
     c.timeout = 2;
     cap_start();
@@ -869,12 +693,12 @@ static void test_select_and_unix(void **state)
     (void)state;
     NEED_REDIS();
     c = conf_tcp();
-    c.url = sock_url;
+    c.url = srv.sock_url;
     c.db = 3;
     assert_int_equal(bw_store_open(&c, BW_STORE_CREATE, &st), 0);
     bw_store_free(st);
     {
-        redisContext *a = admin();
+        redisContext *a = bw_redisproc_admin(&srv);
 
         r = redisCommand(a, "SELECT 3");
         freeReplyObject(r);
