@@ -903,9 +903,13 @@ static const struct check checks[] = {
     {"jira_users", check_jira_users}, {NULL, NULL}};
 
 /* Run every check; 0, or the status the worst failure calls for. */
-static int run_checks(struct check_ctx *ctx)
+static int run_checks(struct check_ctx *ctx, int config_only)
 {
     for (const struct check *c = checks; c->name; c++) {
+        /* --config-only: the file alone, no network (packaging, CI) */
+        if (config_only && c != checks) {
+            break;
+        }
         if (c->run(ctx)) {
             break;
         }
@@ -922,8 +926,14 @@ static int run_checks(struct check_ctx *ctx)
 int cmd_check(struct bw_cli *cli, int argc, char **argv)
 {
     struct check_ctx ctx;
+    int config_only = 0;
     int rc;
 
+    if (argc > 1 && strcmp(argv[1], "--config-only") == 0) {
+        config_only = 1;
+        argc--;
+        argv++;
+    }
     if (argc > 1) {
         BW_ERROR("unknown argument '%s' for 'check'; see 'bellwether help "
                  "check'",
@@ -933,7 +943,7 @@ int cmd_check(struct bw_cli *cli, int argc, char **argv)
     memset(&ctx, 0, sizeof(ctx));
     ctx.cli = cli;
     ctx.path = bw_config_path(cli->config_path);
-    rc = run_checks(&ctx);
+    rc = run_checks(&ctx, config_only);
     bw_store_free(ctx.st);
     bw_config_free(ctx.cfg);
     return rc;

@@ -25,9 +25,12 @@
  *                                    (default 500 ms)
  *   BELLWETHER_MIN_SECONDARY_WAIT    floor of a GitHub secondary-limit wait
  *                                    without Retry-After (default 60 s)
+ *   BELLWETHER_MAX_PAGES             lowers the page limit of every
+ *                                    paginated walk (struct bw_http_pager)
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,12 +61,13 @@
 #define SLICE_MS 1000     /* longest sleep between two tick calls */
 #define LOW_SPEED_TIME 30 /* < 1 byte/s for this long aborts */
 #define MAX_REDIRS 5
-#define KEEP_BODY_CAP ((size_t)4 << 20) /* larger slot buffers are freed */
+#define KEEP_BODY_CAP ((size_t)2 << 20) /* larger slot buffers are freed */
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define URL_LOG 1024 /* redacted URL in messages */
 
 /* Response headers we keep, indexed by enum hdr. */
 enum hdr {
+    H_CONTENT_ENCODING,
     H_ETAG,
     H_LINK,
     H_RETRY_AFTER,
@@ -75,6 +79,7 @@ enum hdr {
 };
 
 static const char *const hdr_names[H_COUNT] = {
+    "content-encoding",
     "etag",
     "link",
     "retry-after",
@@ -826,11 +831,60 @@ out:
     return len;
 }
 
+/* Make b's capacity exactly need bytes, unless it holds that much already
+ * (b is empty: nothing to copy, so the old block goes first). */
+static int buf_exact(struct bw_buf *b, size_t need)
+{
+    char *p;
+
+    if (need <= b->cap) {
+        return 0;
+    }
+    bw_free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+    if ((p = bw_malloc(need)) == NULL) {
+        return BW_ENOMEM;
+    }
+    p[0] = '\0';
+    b->data = p;
+    b->cap = need;
+    return 0;
+}
+
+/*
+ * Before the first byte of a body: with a Content-Length (and no content
+ * coding, which makes it the compressed size), one block of the right size
+ * instead of doubling from 64 bytes up past it (a 1.1 MB page would end in
+ * a 2 MiB block after 15 reallocs). Larger than max_body: left to
+ * CURLOPT_MAXFILESIZE and on_body.
+ */
+static int body_presize(struct slot *s)
+{
+    const char *coding = s->resp_hdr[H_CONTENT_ENCODING].len
+                             ? s->resp_hdr[H_CONTENT_ENCODING].data
+                             : NULL;
+    curl_off_t cl = -1;
+
+    if ((coding != NULL && strcasecmp(coding, "identity") != 0) ||
+        curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) !=
+            CURLE_OK ||
+        cl <= 0 || (uint64_t)cl >= (uint64_t)SIZE_MAX ||
+        (s->body.max && (uint64_t)cl > (uint64_t)s->body.max)) {
+        return 0;
+    }
+    return buf_exact(&s->body, (size_t)cl + 1);
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct slot *s = arg;
     size_t len = size * n;
-    int rc = bw_buf_add(&s->body, data, len);
+    int rc = s->body.len == 0 ? body_presize(s) : 0;
+
+    if (rc == 0) {
+        rc = bw_buf_add(&s->body, data, len);
+    }
 
     if (rc == BW_EIO) {
         s->too_big = 1;
@@ -1867,7 +1921,8 @@ static int fetch_cb(void *user, const struct bw_http_req *req,
         return rc;
     }
     o->status = resp->status;
-    rc = bw_buf_add(&o->body, resp->body.data, resp->body.len);
+    rc = buf_exact(&o->body, resp->body.len + 1);
+    rc = rc ? rc : bw_buf_add(&o->body, resp->body.data, resp->body.len);
     rc = rc ? rc : copy_str(resp->etag, &o->etag);
     rc = rc ? rc : copy_str(resp->next, &o->next);
     rc = rc ? rc : copy_str(resp->last, &o->last);
@@ -1917,6 +1972,105 @@ const struct bw_http_stats *bw_http_stats(const struct bw_http *h)
 const char *bw_http_last_error(const struct bw_http *h)
 {
     return h->errstr;
+}
+
+void bw_http_fail(struct bw_http *h, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(h->errstr, sizeof(h->errstr), fmt, ap);
+    va_end(ap);
+    BW_ERROR("%s", h->errstr);
+}
+
+/* ------------------------------------------------------------ paging */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t x = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        x = (x ^ (unsigned char)*s) * 1099511628211ULL;
+    }
+    return x;
+}
+
+/* Remember key's hash; 1 when it was there already. */
+static int pager_add(struct bw_http_pager *p, uint64_t x, int *dup)
+{
+    *dup = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->seen[i] == x) {
+            *dup = 1;
+            return 0;
+        }
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 8;
+        uint64_t *v = bw_realloc(p->seen, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return BW_ENOMEM;
+        }
+        p->seen = v;
+        p->cap = cap;
+    }
+    p->seen[p->n++] = x;
+    return 0;
+}
+
+void bw_http_pager_init(struct bw_http_pager *p, long max_pages)
+{
+    long knob = env_long("BELLWETHER_MAX_PAGES", 0, 1, LONG_MAX);
+
+    memset(p, 0, sizeof(*p));
+    p->max_pages = max_pages > 0 ? max_pages : 1;
+    if (knob > 0 && knob < p->max_pages) {
+        p->max_pages = knob;
+    }
+}
+
+int bw_http_pager_next(struct bw_http_pager *p, const char *cur,
+                       const char *next, char *why, size_t n)
+{
+    int dup = 0;
+    int rc;
+
+    p->pages++;
+    if (next == NULL) {
+        return 0;
+    }
+    /* a walk that never links on costs nothing: the first page with a
+       next one is when the walk starts remembering */
+    if (cur != NULL && (rc = pager_add(p, fnv1a(cur), &dup)) != 0) {
+        return rc;
+    }
+    if ((rc = pager_add(p, fnv1a(next), &dup)) != 0) {
+        return rc;
+    }
+    if (dup) {
+        if (why != NULL && n > 0) {
+            snprintf(why, n, "its next page is one this walk already read");
+        }
+        return BW_EHTTP;
+    }
+    if (p->pages >= p->max_pages) {
+        if (why != NULL && n > 0) {
+            snprintf(why, n,
+                     "its next page would be page %ld of one walk, past "
+                     "the limit of %ld",
+                     p->pages + 1, p->max_pages);
+        }
+        return BW_EHTTP;
+    }
+    return 0;
+}
+
+void bw_http_pager_release(struct bw_http_pager *p)
+{
+    bw_free(p->seen);
+    memset(p, 0, sizeof(*p));
 }
 
 int bw_http_global_init(void)

@@ -33,7 +33,8 @@ const struct bw_command bw_commands[] = {
      "sources, last sync, quota, Redis", 0},
     {"reindex", cmd_reindex, "[--source NAME]...",
      "rebuild derived fields from stored events", 0},
-    {"check", cmd_check, "", "validate the config and reach every service", 0},
+    {"check", cmd_check, "[--config-only]",
+     "validate the config and reach every service", 0},
     {"init", cmd_init,
      "[--github-org ORG] [--github-repos A/B,...] [--github-api-url URL] "
      "[--jira-url URL --jira-projects A,B] [--jira-email ADDR] "

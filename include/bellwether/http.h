@@ -132,6 +132,53 @@ const struct bw_http_stats *bw_http_stats(const struct bw_http *h);
  * error level), or "". Owned by h; valid until its next failure.
  */
 const char *bw_http_last_error(const struct bw_http *h);
+/*
+ * A failure a collector found in an answer the client delivered (a paging
+ * loop, ...): log the line at error level, as given (fmt carries the
+ * source's own "[github:gh]" prefix), and keep it as bw_http_last_error()
+ * so `status` shows it. Never pass a secret.
+ */
+void bw_http_fail(struct bw_http *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A paginated walk's guard against a server whose paging never ends: a
+ * `next` link back to a page the walk already read, a page token that
+ * repeats, or more pages than any real walk has. Every walk that follows
+ * links or tokens keeps one and asks it before following the next one.
+ *
+ * Keys (URLs, tokens) are kept as 64-bit FNV-1a hashes: a walk of 10,000
+ * pages stores 80 KB, and two different keys sharing a hash (odds about
+ * 1 in 10^11 at that size) would stop a good walk, never loop a bad one.
+ *
+ * Test knob: the environment variable BELLWETHER_MAX_PAGES lowers every
+ * walk's limit (tests reach it in a few requests).
+ */
+struct bw_http_pager {
+    uint64_t *seen; /* hashes of the pages read and the next one */
+    size_t n, cap;
+    long pages;     /* pages read so far */
+    long max_pages; /* a walk may read this many; the next one fails */
+};
+
+/* clang-format off */
+#define BW_HTTP_PAGER_INIT {NULL, 0, 0, 0, 0}
+/* clang-format on */
+
+/* Start a walk of at most max_pages pages (>= 1). */
+void bw_http_pager_init(struct bw_http_pager *p, long max_pages);
+/*
+ * The walk read the page `cur` (its URL or token; NULL for none, e.g. the
+ * first page of a token walk) and would follow `next` (NULL: the walk ends
+ * here; nothing is checked). 0: follow it. BW_EHTTP: don't, with why (size
+ * n, may be NULL) saying so for the caller's error line: "its next page is
+ * one this walk already read" or "its next page would be page 10001 of one
+ * walk, past the limit of 10000". BW_ENOMEM.
+ */
+int bw_http_pager_next(struct bw_http_pager *p, const char *cur,
+                       const char *next, char *why, size_t n);
+/* Free what the walk kept; the pager is BW_HTTP_PAGER_INIT again. */
+void bw_http_pager_release(struct bw_http_pager *p);
 
 /*
  * Parse a Link header value into the URLs of rel="next" and rel="last"
