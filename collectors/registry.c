@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bellwether/collector.h"
 #include "bellwether/github.h"
@@ -26,8 +27,16 @@ static const struct bw_collector *load_plugin(const char *name, const char *dir)
     }
     snprintf(path, sizeof(path), "%s/%s.so", dir, name);
     snprintf(sym, sizeof(sym), "bw_collector_%s", name);
+    if (access(path, F_OK) != 0) {
+        return NULL; /* no such plugin: the caller names the unknown type */
+    }
     h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
+        const char *why = dlerror();
+
+        BW_ERROR("cannot load plugin '%s': %s; rebuild it against this "
+                 "bellwether",
+                 path, why ? why : "unknown reason");
         return NULL;
     }
     c = dlsym(h, sym);
