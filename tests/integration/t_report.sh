@@ -178,6 +178,11 @@ done
 check "--out - --format json writes JSON to stdout" bw_run -c "$CFG" report --out - --format json
 "$BW_PYTHON" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["week"]=="2026-W46" and j["indicators"] and j["sections"] and "platform" in j["teams"]' "$BW_OUT" &&
     ok "stdout holds the JSON report" || not_ok "stdout holds the JSON report" "$(head -c 300 "$BW_OUT")"
+cp "$BW_OUT" "$BW_TMP/report-w46.json"
+# query answers with the report's numbers (issue 7: the same code)
+check "query equals the report for every indicator, org and teams" \
+    "$BW_PYTHON" "$BW_ROOT/tests/integration/query_vs_report.py" \
+    "$BW_TMP/report-w46.json" -- $TEST_PREFIX "$BW_BIN" -c "$CFG"
 rm -f "$OUT"/*
 check "--format md,html into out_dir" bw_run -c "$CFG" report --format md,html
 test "$(ls "$OUT" | tr '\n' ' ')" = "2026-W46.html 2026-W46.md " &&
