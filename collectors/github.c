@@ -41,6 +41,7 @@
 #include "bellwether/jsonutil.h"
 #include "bellwether/log.h"
 #include "bellwether/mem.h"
+#include "bellwether/progress.h"
 
 #define O(f) offsetof(struct bw_github_opts, f)
 
@@ -508,7 +509,14 @@ out:
 
 #define OVERLAP 300          /* seconds re-read below the high-water mark */
 #define PER_PAGE "100"       /* the API's maximum */
+#define PER_PAGE_N 100L
 #define META_MAX (64 * 1024) /* an org page's stored repository names */
+/* Pages one walk may read before the server's paging counts as a loop: a
+ * million PRs in one repository, 100,000 timeline events of one PR, a
+ * million repositories in one organisation. */
+#define MAX_LIST_PAGES 10000
+#define MAX_TIMELINE_PAGES 1000
+#define MAX_ORG_PAGES 10000
 
 enum walk_phase {
     PHASE_UPDATED, /* state=all, newest first, down to stop_at */
@@ -529,7 +537,8 @@ struct gh_walk;
 struct gh_item {
     struct gh_walk *w;
     struct bw_pr pr;
-    int64_t listed_at; /* updated_at as the list page had it */
+    struct bw_http_pager tl; /* its timeline pages */
+    int64_t listed_at;       /* updated_at as the list page had it */
     unsigned char have_pull, have_timeline, done, stored_before;
 };
 
@@ -554,6 +563,7 @@ struct gh_walk {
     int not_found;     /* the repository answered 404 */
     int quota_stop;    /* min_quota_left reached */
     int dirty;         /* something to commit (records, mark, ETag) */
+    struct bw_http_pager pager; /* the list pages of both phases */
     struct gh_item *items;
     size_t nitems, next_item, inflight, window;
 };
@@ -562,6 +572,7 @@ static void items_release(struct gh_walk *w)
 {
     for (size_t i = 0; i < w->nitems; i++) {
         bw_pr_release(&w->items[i].pr);
+        bw_http_pager_release(&w->items[i].tl);
     }
     bw_free(w->items);
     w->items = NULL;
@@ -571,6 +582,7 @@ static void items_release(struct gh_walk *w)
 static void walk_release(struct gh_walk *w)
 {
     items_release(w);
+    bw_http_pager_release(&w->pager);
     bw_free(w->url1);
     bw_free(w->etag1);
     bw_free(w->next);
@@ -593,6 +605,24 @@ static int bad_status(const struct gh_walk *w, const struct bw_http_resp *resp)
     BW_ERROR("[github:%s] GET %s answered HTTP %ld; check api_url and the "
              "repository",
              w->c->src->name, url, resp->status);
+    return BW_EHTTP;
+}
+
+/*
+ * The page at url links on to a page that would make the walk loop (or
+ * never end): one error line (kept for `status`), and the walk stops
+ * before anything of that page is stored.
+ */
+static int paging_stop(struct gh_ctx *c, struct bw_sink *sink,
+                       const char *url, const char *why)
+{
+    char shown[1024];
+
+    bw_redact_url(url, shown, sizeof(shown));
+    bw_http_fail(sink->http,
+                 "[github:%s] stopped paging GET %s: %s; nothing of that "
+                 "page is stored; check api_url and the server",
+                 c->src->name, shown, why);
     return BW_EHTTP;
 }
 
@@ -670,11 +700,18 @@ static int on_timeline(void *user, const struct bw_http_req *req,
     struct gh_item *it = user;
     struct bw_http_req more;
 
-    (void)req;
     if ((rc = part_parse(it, resp, rc, bw_gh_parse_timeline)) != 0) {
         return rc;
     }
     if (resp->next != NULL) {
+        char why[160];
+
+        if ((rc = bw_http_pager_next(&it->tl, req->url, resp->next, why,
+                                     sizeof(why))) != 0) {
+            return rc == BW_EHTTP
+                       ? paging_stop(it->w->c, it->w->sink, req->url, why)
+                       : rc;
+        }
         /* the PR's remaining pages are fetched whatever the quota: a PR
            is stored whole or not at all */
         memset(&more, 0, sizeof(more));
@@ -684,6 +721,7 @@ static int on_timeline(void *user, const struct bw_http_req *req,
         return bw_http_submit(it->w->sink->http, &more);
     }
     it->have_timeline = 1;
+    bw_http_pager_release(&it->tl);
     return item_done(it);
 }
 
@@ -744,6 +782,7 @@ struct page_scan {
     struct gh_item *items;
     size_t n, cap;
     long listed;
+    long total; /* PRs on the page, listed or not */
     int64_t newest;
     int saw_old, phase_end;
 };
@@ -770,6 +809,7 @@ static int scan_add(struct page_scan *ps, const struct bw_pr *pr)
     v = &ps->items[ps->n];
     memset(v, 0, sizeof(*v));
     bw_pr_init(&v->pr);
+    bw_http_pager_init(&v->tl, MAX_TIMELINE_PAGES);
     v->w = ps->w;
     v->pr.number = pr->number;
     v->pr.updated_at = v->listed_at = pr->updated_at;
@@ -785,6 +825,7 @@ static int scan_pull(void *arg, const struct bw_pr *pr)
     struct page_scan *ps = arg;
     struct gh_walk *w = ps->w;
 
+    ps->total++;
     if (w->phase == PHASE_UPDATED) {
         ps->listed++;
         if (ps->newest == BW_NOTIME || pr->updated_at > ps->newest) {
@@ -809,6 +850,7 @@ static void scan_release(struct page_scan *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
         bw_pr_release(&ps->items[i].pr);
+        bw_http_pager_release(&ps->items[i].tl);
     }
     bw_free(ps->items);
     memset(ps, 0, sizeof(*ps));
@@ -907,13 +949,60 @@ static int page_ok(struct gh_walk *w, const struct bw_http_resp *resp,
     return submit_items(w);
 }
 
+/* Before a page's PRs are looked at: would following its next link make
+ * the walk loop (a page it read already) or never end? */
+static int page_next_ok(struct gh_walk *w, const char *url,
+                        const struct bw_http_resp *resp,
+                        const struct page_scan *ps)
+{
+    char why[160];
+    int rc;
+
+    if (ps->phase_end || resp->next == NULL) {
+        return 0; /* the phase ends here: no next page to follow */
+    }
+    rc = bw_http_pager_next(&w->pager, url, resp->next, why, sizeof(why));
+    return rc == BW_EHTTP ? paging_stop(w->c, w->sink, url, why) : rc;
+}
+
+/*
+ * The progress line's "done/known" and ETA: on the first list page of a
+ * walk with no mark (a backfill, --full), the `last` link's page number
+ * times 100 (or, with no next page, the page's own count) is added to
+ * items_known. It is an upper bound: it counts every PR of the repository,
+ * those updated before `since` too, which the walk never lists; a walk
+ * with a mark adds nothing (it lists only what changed, which no header
+ * tells in advance).
+ */
+static void add_known(struct gh_walk *w, const struct bw_http_resp *resp,
+                      const struct page_scan *ps)
+{
+    struct bw_collect_stats *st = &w->sink->stats;
+    long n = -1;
+
+    if (!w->first_page || !w->first_run || w->phase != PHASE_UPDATED) {
+        return;
+    }
+    if (resp->last != NULL) {
+        n = bw_progress_known_from_last(resp->last, PER_PAGE_N);
+    } else if (resp->next == NULL) {
+        n = ps->total;
+    }
+    if (n < 0) {
+        return;
+    }
+    if (st->items_known < 0) {
+        st->items_known = 0;
+    }
+    st->items_known += n;
+}
+
 static int on_list(void *user, const struct bw_http_req *req,
                    const struct bw_http_resp *resp, int rc)
 {
     struct gh_walk *w = user;
     struct page_scan ps;
 
-    (void)req;
     if (resp == NULL) {
         return rc < 0 ? rc : BW_EHTTP;
     }
@@ -937,8 +1026,9 @@ static int on_list(void *user, const struct bw_http_req *req,
     rc = bw_gh_parse_pulls(resp->body.data, resp->body.len, scan_pull, &ps);
     if (rc == BW_EPARSE) {
         rc = BW_HTTP_RETRY; /* nothing of the page is kept */
-    } else if (rc == 0) {
+    } else if (rc == 0 && (rc = page_next_ok(w, req->url, resp, &ps)) == 0) {
         w->sink->stats.items_seen += ps.listed;
+        add_known(w, resp, &ps);
         rc = page_ok(w, resp, &ps);
     }
     scan_release(&ps);
@@ -997,6 +1087,7 @@ static int walk_start(struct gh_walk *w)
                 w->c->src->name, buf, w->repo);
         }
     }
+    bw_http_pager_init(&w->pager, MAX_LIST_PAGES);
     w->first_run = w->mark == BW_NOTIME;
     w->stop_at = sink->since;
     if (!w->first_run && w->mark - OVERLAP > w->stop_at) {
@@ -1227,8 +1318,21 @@ static int org_page_store(struct bw_sink *sink, const char *key,
     return rc;
 }
 
+/* The org page at url links on to next (NULL: the last page): would
+ * following it loop? Checked before anything of the page is stored. */
+static int org_next_ok(struct gh_ctx *c, struct bw_sink *sink,
+                       struct bw_http_pager *pager, const char *url,
+                       const char *next)
+{
+    char why[160];
+    int rc = bw_http_pager_next(pager, url, next, why, sizeof(why));
+
+    return rc == BW_EHTTP ? paging_stop(c, sink, url, why) : rc;
+}
+
 static int org_page(struct gh_ctx *c, struct bw_sink *sink, const char *url,
-                    struct bw_strlist *out, char **next)
+                    struct bw_http_pager *pager, struct bw_strlist *out,
+                    char **next)
 {
     struct bw_http_req req;
     struct bw_http_resp resp;
@@ -1261,6 +1365,7 @@ static int org_page(struct gh_ctx *c, struct bw_sink *sink, const char *url,
         req.if_none_match = NULL;
     }
     if (resp.status == 304) {
+        rc = rc ? rc : org_next_ok(c, sink, pager, url, *next);
         goto out;
     }
     if (resp.status == 404) {
@@ -1283,6 +1388,9 @@ static int org_page(struct gh_ctx *c, struct bw_sink *sink, const char *url,
         rc = BW_EHTTP;
         goto out;
     }
+    if ((rc = org_next_ok(c, sink, pager, url, resp.next)) != 0) {
+        goto out;
+    }
     if ((resp.next && (*next = bw_strdup(resp.next)) == NULL) ||
         (rc = org_page_store(sink, key.data, url, &resp, out, n0)) != 0) {
         rc = rc ? rc : BW_ENOMEM;
@@ -1297,19 +1405,20 @@ static int org_repos(struct gh_ctx *c, struct bw_sink *sink,
                      struct bw_strlist *out)
 {
     struct bw_buf first = BW_BUF_INIT;
+    struct bw_http_pager pager;
     char *url = NULL, *next = NULL;
-    int pages = 0;
     int rc;
 
+    bw_http_pager_init(&pager, MAX_ORG_PAGES);
     if ((rc = bw_buf_printf(&first, "%s/orgs/%s/repos?per_page=" PER_PAGE,
                             c->api, c->o->org)) != 0 ||
         (url = bw_buf_detach(&first)) == NULL) {
         rc = rc ? rc : BW_ENOMEM;
         goto out;
     }
-    while (url != NULL && pages++ < 1000) {
+    while (url != NULL) {
         if ((rc = sink->should_stop(sink->ctx)) != 0 ||
-            (rc = org_page(c, sink, url, out, &next)) != 0) {
+            (rc = org_page(c, sink, url, &pager, out, &next)) != 0) {
             goto out;
         }
         bw_free(url);
@@ -1318,6 +1427,7 @@ static int org_repos(struct gh_ctx *c, struct bw_sink *sink,
     }
     rc = sink->commit_page(sink->ctx);
 out:
+    bw_http_pager_release(&pager);
     bw_free(url);
     bw_free(next);
     bw_buf_release(&first);

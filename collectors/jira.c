@@ -143,6 +143,153 @@ static int parse_json(const char *json, size_t len, cJSON **root)
     return 0;
 }
 
+/*
+ * A page walked member by member at its top level, so that only one value
+ * at a time is a cJSON tree: each element of the page's big array (an
+ * issue of a search page, an entry of a bulkfetch page) and each other
+ * member. A search page of 100 issues with their changelogs is ~1.2 MB of
+ * JSON and would be a ~5.8 MB tree at once: the collector's peak memory,
+ * growing with the largest page a walk meets rather than staying flat.
+ * Each value is still parsed by cJSON (its nesting limit included), so
+ * what parses is exactly what a whole-page parse accepts, except that the
+ * first of two members with the same key wins for the array too (as a
+ * look-up in the whole tree would) and bytes after the object are ignored
+ * (as parse_json does).
+ */
+struct page_walk {
+    const char *array_key; /* the member whose elements are parsed one by
+                              one */
+    int (*element)(void *arg, const cJSON *elem);
+    int (*member)(void *arg, const char *key, const cJSON *value);
+    void *arg;
+    int saw_key;   /* array_key was there (the first one counts) */
+    int saw_array; /* and was an array: 1 about to walk it, 2 walked */
+};
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* Parse one JSON value at *p (whitespace before it skipped); NULL when
+ * there is none (or no memory: cJSON tells the two apart no better). */
+static cJSON *value_at(const char **p, const char *end)
+{
+    const char *e = NULL;
+    cJSON *v;
+
+    *p = skip_ws(*p, end);
+    if (*p >= end) {
+        return NULL;
+    }
+    v = cJSON_ParseWithLengthOpts(*p, (size_t)(end - *p), &e, 0);
+    if (v != NULL) {
+        *p = e;
+    }
+    return v;
+}
+
+/* The elements of the array at *p, one tree each. */
+static int walk_array(struct page_walk *pw, const char **p, const char *end)
+{
+    int rc;
+
+    *p = skip_ws(*p, end);
+    if (*p >= end || **p != '[') {
+        return BW_EPARSE;
+    }
+    *p = skip_ws(*p + 1, end);
+    if (*p < end && **p == ']') {
+        (*p)++;
+        return 0;
+    }
+    for (;;) {
+        cJSON *v = value_at(p, end);
+
+        if (v == NULL) {
+            return BW_EPARSE;
+        }
+        rc = pw->element(pw->arg, v);
+        cJSON_Delete(v);
+        if (rc) {
+            return rc;
+        }
+        *p = skip_ws(*p, end);
+        if (*p < end && **p == ',') {
+            (*p)++;
+            continue;
+        }
+        if (*p < end && **p == ']') {
+            (*p)++;
+            return 0;
+        }
+        return BW_EPARSE;
+    }
+}
+
+static int walk_page(struct page_walk *pw, const char *json, size_t len)
+{
+    const char *end = json + len;
+    const char *p = json;
+    int rc;
+
+    if (json == NULL || len == 0) {
+        return BW_EPARSE;
+    }
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3; /* a UTF-8 byte order mark, as cJSON skips it */
+    }
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{') {
+        return BW_EPARSE;
+    }
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        return 0;
+    }
+    for (;;) {
+        cJSON *key = value_at(&p, end);
+        cJSON *v;
+
+        if (key == NULL || !cJSON_IsString(key)) {
+            cJSON_Delete(key);
+            return BW_EPARSE;
+        }
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') {
+            cJSON_Delete(key);
+            return BW_EPARSE;
+        }
+        p = skip_ws(p + 1, end);
+        if (!pw->saw_key && strcmp(key->valuestring, pw->array_key) == 0) {
+            pw->saw_key = 1;
+            pw->saw_array = p < end && *p == '[';
+        }
+        if (pw->saw_array == 1) {
+            pw->saw_array = 2;
+            rc = walk_array(pw, &p, end);
+        } else if ((v = value_at(&p, end)) == NULL) {
+            rc = BW_EPARSE;
+        } else {
+            rc = pw->member(pw->arg, key->valuestring, v);
+            cJSON_Delete(v);
+        }
+        cJSON_Delete(key);
+        if (rc) {
+            return rc;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        return p < end && *p == '}' ? 0 : BW_EPARSE;
+    }
+}
+
 /* A history id: decimal text or a number; 0 when it is neither (the
  * order of such histories then rests on their times alone). */
 static int64_t history_id(const cJSON *h)
@@ -468,69 +615,112 @@ void bw_jira_search_release(struct bw_jira_search *s)
     bw_jira_search_init(s);
 }
 
+/* A count (a whole number below 10^15), or -1. */
+static long count_of(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
+               ? (long)v->valuedouble
+               : -1;
+}
+
 static long get_count(const cJSON *o, const char *key)
 {
-    const cJSON *v = bw_json_get(o, key);
+    return count_of(bw_json_get(o, key));
+}
 
-    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15) {
-        return (long)v->valuedouble;
+/* A search page's envelope and issues, as walk_page() hands them over. */
+struct search_walk {
+    struct bw_jira_search *out;
+    const char *base;
+    const struct bw_jira_fieldmap *f;
+    char *token;
+    long start_at, max_results, total;
+    int is_last;   /* -1: no isLast */
+    unsigned seen; /* envelope keys met (the first one counts) */
+};
+
+static int search_issue(void *arg, const cJSON *o)
+{
+    struct search_walk *sw = arg;
+    struct bw_jira_search *out = sw->out;
+    struct bw_jira_issue *is;
+
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 64;
+        struct bw_jira_issue *v = bw_realloc(out->v, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return BW_ENOMEM;
+        }
+        out->v = v;
+        out->cap = cap;
     }
-    return -1;
+    is = &out->v[out->n++];
+    bw_ticket_init(&is->t);
+    return issue(o, sw->base, sw->f, is);
+}
+
+static int search_member(void *arg, const char *key, const cJSON *v)
+{
+    static const char *const keys[] = {"nextPageToken", "startAt",
+                                       "maxResults", "total", "isLast"};
+    struct search_walk *sw = arg;
+    unsigned i = 0;
+
+    while (i < 5 && strcmp(key, keys[i]) != 0) {
+        i++;
+    }
+    if (i == 5 || (sw->seen & (1u << i))) {
+        return 0;
+    }
+    sw->seen |= 1u << i;
+    switch (i) {
+    case 0:
+        if (cJSON_IsString(v) && *v->valuestring != '\0' &&
+            (sw->token = bw_strdup(v->valuestring)) == NULL) {
+            return BW_ENOMEM;
+        }
+        break;
+    case 1:
+        sw->start_at = count_of(v);
+        break;
+    case 2:
+        sw->max_results = count_of(v);
+        break;
+    case 3:
+        sw->total = count_of(v);
+        break;
+    default:
+        sw->is_last = cJSON_IsBool(v) ? cJSON_IsTrue(v) : -1;
+        break;
+    }
+    return 0;
 }
 
 int bw_jira_parse_search(const char *json, size_t len, const char *base,
                          const struct bw_jira_fieldmap *f,
                          struct bw_jira_search *out)
 {
-    cJSON *root = NULL;
-    const cJSON *arr, *o;
-    const char *tok;
+    struct search_walk sw = {out, base, f, NULL, -1, -1, -1, -1, 0};
+    struct page_walk pw = {"issues", search_issue, search_member, &sw, 0, 0};
     size_t n0 = out->n;
-    char *token = NULL;
     int rc;
 
-    if ((rc = parse_json(json, len, &root)) != 0) {
+    if ((rc = walk_page(&pw, json, len)) != 0) {
         goto out;
     }
     rc = BW_EPARSE;
-    arr = bw_json_get(root, "issues");
-    if (!cJSON_IsArray(arr)) {
+    if (!pw.saw_array) {
         goto out;
-    }
-    tok = bw_json_str(root, "nextPageToken");
-    if (tok != NULL && *tok != '\0' && (token = bw_strdup(tok)) == NULL) {
-        rc = BW_ENOMEM;
-        goto out;
-    }
-    cJSON_ArrayForEach(o, arr)
-    {
-        struct bw_jira_issue *is;
-
-        if (out->n == out->cap) {
-            size_t cap = out->cap ? out->cap * 2 : 64;
-            struct bw_jira_issue *v = bw_realloc(out->v, cap * sizeof(*v));
-
-            if (v == NULL) {
-                rc = BW_ENOMEM;
-                goto out;
-            }
-            out->v = v;
-            out->cap = cap;
-        }
-        is = &out->v[out->n++];
-        bw_ticket_init(&is->t);
-        if ((rc = issue(o, base, f, is)) != 0) {
-            goto out;
-        }
     }
     bw_free(out->next_token);
-    out->next_token = token;
-    token = NULL;
-    out->start_at = get_count(root, "startAt");
-    out->max_results = get_count(root, "maxResults");
-    out->total = get_count(root, "total");
-    if (cJSON_IsBool(bw_json_get(root, "isLast"))) {
-        out->is_last = cJSON_IsTrue(bw_json_get(root, "isLast"));
+    out->next_token = sw.token;
+    sw.token = NULL;
+    out->start_at = sw.start_at;
+    out->max_results = sw.max_results;
+    out->total = sw.total;
+    if (sw.is_last >= 0) {
+        out->is_last = sw.is_last;
     } else if (out->next_token != NULL) {
         out->is_last = 0;
     } else if (out->total >= 0 && out->start_at >= 0) {
@@ -546,8 +736,7 @@ out:
             bw_ticket_release(&out->v[--out->n].t);
         }
     }
-    bw_free(token);
-    cJSON_Delete(root);
+    bw_free(sw.token);
     return rc;
 }
 
@@ -606,72 +795,95 @@ out:
     return rc;
 }
 
+/* A bulkfetch page's entries, as walk_page() hands them over. */
+struct bulk_walk {
+    const struct bw_jira_fieldmap *f;
+    struct bw_ticket *h; /* one per entry: its id and histories */
+    size_t n, cap;
+    char *token;
+    int seen_token;
+};
+
+static int bulk_entry(void *arg, const cJSON *o)
+{
+    struct bulk_walk *bw = arg;
+    struct bw_ticket *h;
+    char buf[32];
+    const char *id = get_id(o, "issueId", buf, sizeof(buf));
+    long count;
+
+    if (id == NULL) {
+        return BW_EPARSE;
+    }
+    if (bw->n == bw->cap) {
+        size_t cap = bw->cap ? bw->cap * 2 : 16;
+        struct bw_ticket *v = bw_realloc(bw->h, cap * sizeof(*v));
+
+        if (v == NULL) {
+            return BW_ENOMEM;
+        }
+        bw->h = v;
+        bw->cap = cap;
+    }
+    h = &bw->h[bw->n++];
+    bw_ticket_init(h);
+    if (bw_json_copy_str(&h->id, id) != 0) {
+        return BW_ENOMEM;
+    }
+    return histories(bw_json_get(o, "changeHistories"), bw->f, h, &count);
+}
+
+static int bulk_member(void *arg, const char *key, const cJSON *v)
+{
+    struct bulk_walk *bw = arg;
+
+    if (bw->seen_token || strcmp(key, "nextPageToken") != 0) {
+        return 0;
+    }
+    bw->seen_token = 1;
+    if (cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (!cJSON_IsString(v)) {
+        return BW_EPARSE;
+    }
+    if (*v->valuestring != '\0' &&
+        (bw->token = bw_strdup(v->valuestring)) == NULL) {
+        return BW_ENOMEM;
+    }
+    return 0;
+}
+
 int bw_jira_parse_bulkfetch(const char *json, size_t len,
                             const struct bw_jira_fieldmap *f,
                             bw_jira_hist_cb cb, void *arg, char **next_token)
 {
-    cJSON *root = NULL;
-    const cJSON *arr, *o;
-    struct bw_ticket *h = NULL;
-    size_t n = 0, i = 0;
-    const char *tok;
-    char *token = NULL;
-    long count;
+    struct bulk_walk bw = {f, NULL, 0, 0, NULL, 0};
+    struct page_walk pw = {"issueChangeLogs", bulk_entry, bulk_member, &bw,
+                           0, 0};
     int rc;
 
-    if ((rc = parse_json(json, len, &root)) != 0) {
+    if ((rc = walk_page(&pw, json, len)) != 0) {
         goto out;
     }
     rc = BW_EPARSE;
-    arr = bw_json_get(root, "issueChangeLogs");
-    tok = bw_json_str(root, "nextPageToken");
-    if (!cJSON_IsArray(arr) ||
-        (bw_json_get(root, "nextPageToken") &&
-         !cJSON_IsNull(bw_json_get(root, "nextPageToken")) && tok == NULL)) {
+    if (!pw.saw_array) {
         goto out;
     }
-    n = (size_t)cJSON_GetArraySize(arr);
-    if (n > 0 && (h = bw_calloc(n, sizeof(*h))) == NULL) {
-        rc = BW_ENOMEM;
-        goto out;
-    }
-    for (size_t k = 0; k < n; k++) {
-        bw_ticket_init(&h[k]);
-    }
-    cJSON_ArrayForEach(o, arr)
-    {
-        char buf[32];
-        const char *id = get_id(o, "issueId", buf, sizeof(buf));
-
-        if (id == NULL || bw_json_copy_str(&h[i].id, id) != 0) {
-            rc = id == NULL ? BW_EPARSE : BW_ENOMEM;
-            goto out;
-        }
-        if ((rc = histories(bw_json_get(o, "changeHistories"), f, &h[i],
-                            &count)) != 0) {
-            goto out;
-        }
-        i++;
-    }
-    if (tok != NULL && *tok != '\0' && (token = bw_strdup(tok)) == NULL) {
-        rc = BW_ENOMEM;
-        goto out;
-    }
-    for (size_t k = 0; k < n; k++) {
-        if ((rc = cb(arg, h[k].id, &h[k])) != 0) {
+    for (size_t k = 0; k < bw.n; k++) {
+        if ((rc = cb(arg, bw.h[k].id, &bw.h[k])) != 0) {
             goto out;
         }
     }
-    *next_token = token;
-    token = NULL;
+    *next_token = bw.token;
+    bw.token = NULL;
     rc = 0;
 out:
-    for (size_t k = 0; h && k < n; k++) {
-        bw_ticket_release(&h[k]);
+    for (size_t k = 0; k < bw.n; k++) {
+        bw_ticket_release(&bw.h[k]);
     }
-    bw_free(h);
-    bw_free(token);
-    cJSON_Delete(root);
+    bw_free(bw.h);
+    bw_free(bw.token);
     return rc;
 }
 
@@ -911,11 +1123,18 @@ out:
 #define OVERLAP 3660      /* 61 minutes: a fall-back hour repeats minutes */
 #define PAGE_SIZE 100     /* asked per search page; fewer may come */
 #define DC_WINDOW 10000   /* Data Center's max_result_window */
-#define BULK_BATCH 250    /* tickets completed per bulkfetch batch */
-#define BULK_PAGE 2000    /* histories asked per bulkfetch page */
-#define CL_PAGE 100       /* histories per changelog page (fallback) */
-#define MAX_PAGES 1000000 /* a walk longer than this is a server bug */
-#define WARN_MAX 10       /* per-ticket warnings before a summary */
+/* Tickets completed per bulkfetch batch: no more than a search page holds,
+ * so that a batch's commit is no bigger than a page's (the peak memory of
+ * a long walk stays that of one page, as in a short one). */
+#define BULK_BATCH PAGE_SIZE
+#define BULK_PAGE 2000 /* histories asked per bulkfetch page */
+#define CL_PAGE 100    /* histories per changelog page (fallback) */
+/* Pages one walk may read: past this the server is paging in a loop (a
+ * search of 10 million tickets, or 20 million histories for one batch). */
+#define MAX_PAGES 100000
+#define MAX_BULK_PAGES 1000 /* bulkfetch pages of one batch */
+#define MAX_CL_PAGES 1000   /* changelog pages of one ticket */
+#define WARN_MAX 10         /* per-ticket warnings before a summary */
 #define ORDER " ORDER BY updated ASC, key ASC"
 
 struct jira_ctx {
@@ -1041,6 +1260,26 @@ static int bad_answer(struct jira_ctx *c, const struct call *k,
     BW_ERROR("[%s] %s %s answered HTTP %ld: %s; check url and the Jira "
              "server",
              c->src->name, method, shown, k->status, why);
+    return BW_EHTTP;
+}
+
+/*
+ * A walk that would not end: a page token or startAt that repeats, an
+ * empty page that says more follow, more pages than any real walk. One
+ * error line (kept for `status`); the walk stops before anything of that
+ * page is stored and the source fails.
+ */
+static int paging_stop(struct jira_ctx *c, struct bw_sink *sink,
+                       const char *method, const char *url, const char *why)
+{
+    char shown[1024];
+
+    bw_redact_url(url, shown, sizeof(shown));
+    shown[strcspn(shown, "?")] = '\0';
+    bw_http_fail(sink->http,
+                 "[%s] stopped paging %s %s: %s; nothing of that page is "
+                 "stored; check url and the Jira server",
+                 c->src->name, method, shown, why);
     return BW_EHTTP;
 }
 
@@ -1228,7 +1467,12 @@ static int quota_low(const struct walk *w)
            st->quota_remaining < min;
 }
 
-/* Warn once per run about a status the catalog lacks (it counts as todo). */
+/*
+ * Say once per run and status id that a status is not in the catalog (it
+ * counts as todo). A status deleted from the workflow stays in old
+ * histories for good, so this is no news after the first run: it goes at
+ * info level (-v), not to a cron job's mail on every run.
+ */
 static int warn_unknown(struct jira_ctx *c, const struct bw_ticket *t,
                         const char *id, const char *name)
 {
@@ -1238,7 +1482,7 @@ static int warn_unknown(struct jira_ctx *c, const struct bw_ticket *t,
     if (!unknown || id == NULL || bw_strlist_has(&c->warned, id)) {
         return 0;
     }
-    BW_WARN("[%s] status '%s' (id %s) of '%s' is not in /rest/api/2/status "
+    BW_INFO("[%s] status '%s' (id %s) of '%s' is not in /rest/api/2/status "
             "(deleted?); it counts as todo (map it with stage_*)",
             c->src->name, name ? name : "", id, t->key);
     return bw_strlist_add(&c->warned, id);
@@ -1471,21 +1715,41 @@ static int search_url(struct walk *w, const char *jql, long start, long ask,
 static int walk_cloud(struct walk *w, const char *jql)
 {
     struct bw_buf url = BW_BUF_INIT;
+    struct bw_http_pager pager;
+    char why[160];
     char *token = NULL;
     int rc = 0;
 
-    for (long pages = 0; pages < MAX_PAGES; pages++) {
+    bw_http_pager_init(&pager, MAX_PAGES);
+    for (;;) {
         if (quota_low(w)) {
             w->quota_stop = 1;
             break;
         }
         if ((rc = search_url(w, jql, 0, PAGE_SIZE, token, &url)) != 0 ||
-            (rc = search_page(w, url.data)) != 0 ||
-            (rc = process_page(w)) != 0) {
+            (rc = search_page(w, url.data)) != 0) {
             break;
         }
-        if (w->page.is_last || w->page.next_token == NULL ||
-            (token != NULL && strcmp(token, w->page.next_token) == 0)) {
+        if (!w->page.is_last && w->page.next_token != NULL) {
+            /* about to follow the token: is the walk going anywhere? */
+            if (w->page.n == 0) {
+                rc = paging_stop(w->c, w->sink, "GET", url.data,
+                                 "an empty page says more follow");
+                break;
+            }
+            rc = bw_http_pager_next(&pager, token, w->page.next_token, why,
+                                    sizeof(why));
+            if (rc) {
+                if (rc == BW_EHTTP) {
+                    rc = paging_stop(w->c, w->sink, "GET", url.data, why);
+                }
+                break;
+            }
+        }
+        if ((rc = process_page(w)) != 0) {
+            break;
+        }
+        if (w->page.is_last || w->page.next_token == NULL) {
             break;
         }
         bw_free(token);
@@ -1494,6 +1758,7 @@ static int walk_cloud(struct walk *w, const char *jql)
         bw_jira_search_release(&w->page);
     }
     bw_jira_search_release(&w->page);
+    bw_http_pager_release(&pager);
     bw_free(token);
     bw_buf_release(&url);
     return rc;
@@ -1523,16 +1788,25 @@ static int walk_dc(struct walk *w, const char *jql)
     struct bw_buf url = BW_BUF_INIT, q = BW_BUF_INIT;
     int64_t lo = BW_NOTIME;
     char when[BW_TIME_BUFSZ];
+    char why[160];
     long start = 0;
     int first = 1;
     int rc = 0;
 
     w->edge = BW_NOTIME;
     bw_strlist_release(&w->edge_keys);
-    for (long pages = 0; pages < MAX_PAGES; pages++) {
+    for (long pages = 0;; pages++) {
         long ask =
             c->window - start < PAGE_SIZE ? c->window - start : PAGE_SIZE;
 
+        if (pages >= MAX_PAGES) {
+            snprintf(why, sizeof(why),
+                     "its next page would be page %ld of one walk, past "
+                     "the limit of %ld",
+                     pages + 1, (long)MAX_PAGES);
+            rc = paging_stop(c, w->sink, "GET", url.data, why);
+            break;
+        }
         if (ask <= 0) {
             if (w->edge == BW_NOTIME || w->edge == lo) {
                 BW_ERROR("[%s] more than %ld tickets were updated in the "
@@ -1557,6 +1831,22 @@ static int walk_dc(struct walk *w, const char *jql)
         }
         if (rc || (rc = search_url(w, q.data, start, ask, NULL, &url)) != 0 ||
             (rc = search_page(w, url.data)) != 0) {
+            break;
+        }
+        /* a page that is not the one asked for, or an empty one that says
+           more follow: following it would never end */
+        if (w->page.start_at >= 0 && w->page.start_at != start) {
+            snprintf(why, sizeof(why),
+                     "asked for startAt=%ld, it answered startAt=%ld", start,
+                     w->page.start_at);
+            rc = paging_stop(c, w->sink, "GET", url.data, why);
+            break;
+        }
+        if (w->page.n == 0 && w->page.total >= 0 && start < w->page.total) {
+            snprintf(why, sizeof(why),
+                     "an empty page at startAt=%ld says %ld tickets in all",
+                     start, w->page.total);
+            rc = paging_stop(c, w->sink, "GET", url.data, why);
             break;
         }
         if (first && w->page.total >= 0) {
@@ -1594,10 +1884,18 @@ static int emit_pending(struct walk *w)
     return rc;
 }
 
+struct bulk {
+    struct walk *w;
+    char *token;
+    long entries; /* issueChangeLogs entries of the last page */
+};
+
 static int bulk_merge(void *arg, const char *issue_id, struct bw_ticket *h)
 {
-    struct walk *w = arg;
+    struct bulk *b = arg;
+    struct walk *w = b->w;
 
+    b->entries++;
     for (size_t i = 0; i < w->npend; i++) {
         if (w->pend[i].t.id && strcmp(w->pend[i].t.id, issue_id) == 0) {
             return bw_ticket_take_history(&w->pend[i].t, h);
@@ -1605,11 +1903,6 @@ static int bulk_merge(void *arg, const char *issue_id, struct bw_ticket *h)
     }
     return 0; /* an issue we did not ask for */
 }
-
-struct bulk {
-    struct walk *w;
-    char *token;
-};
 
 static int p_bulk(void *arg, const char *json, size_t len)
 {
@@ -1620,12 +1913,13 @@ static int p_bulk(void *arg, const char *json, size_t len)
     char *token = NULL;
     int rc = BW_ENOMEM;
 
+    b->entries = 0;
     if (nt && nf) {
         for (size_t i = 0; i < n; i++) {
             nt[i] = b->w->pend[i].t.ntrs;
             nf[i] = b->w->pend[i].t.nflags;
         }
-        rc = bw_jira_parse_bulkfetch(json, len, &b->w->c->fm, bulk_merge, b->w,
+        rc = bw_jira_parse_bulkfetch(json, len, &b->w->c->fm, bulk_merge, b,
                                      &token);
         if (rc) { /* a retry must not add the page twice */
             for (size_t i = 0; i < n; i++) {
@@ -1685,20 +1979,23 @@ static int bulk_body(struct walk *w, const char *token, char **out)
 static int bulkfetch(struct walk *w, int *refused)
 {
     struct bw_buf url = BW_BUF_INIT;
-    struct bulk b = {w, NULL};
+    struct bulk b = {w, NULL, 0};
+    struct bw_http_pager pager;
     struct call k;
+    char why[160];
     char *body = NULL;
     char *prev = NULL;
     int rc;
 
     *refused = 0;
+    bw_http_pager_init(&pager, MAX_BULK_PAGES);
     call_init(&k, w->c, p_bulk, &b);
     k.soft = 1;
     if ((rc = bw_buf_printf(&url, "%s/rest/api/3/changelog/bulkfetch",
                             w->c->base)) != 0) {
         goto out;
     }
-    for (long pages = 0; pages < MAX_PAGES; pages++) {
+    for (;;) {
         bw_free(body);
         if ((rc = bulk_body(w, b.token, &body)) != 0) {
             goto out;
@@ -1722,11 +2019,26 @@ static int bulkfetch(struct walk *w, int *refused)
             rc = bad_answer(w->c, &k, "POST", url.data);
             goto out;
         }
-        if (b.token == NULL || (prev && strcmp(prev, b.token) == 0)) {
+        if (b.token == NULL) {
             break;
+        }
+        /* the pending tickets are not stored until every page is in:
+           stopping here keeps nothing of this batch */
+        if (b.entries == 0) {
+            rc = paging_stop(w->c, w->sink, "POST", url.data,
+                             "an empty page says more follow");
+            goto out;
+        }
+        rc = bw_http_pager_next(&pager, prev, b.token, why, sizeof(why));
+        if (rc) {
+            if (rc == BW_EHTTP) {
+                rc = paging_stop(w->c, w->sink, "POST", url.data, why);
+            }
+            goto out;
         }
     }
 out:
+    bw_http_pager_release(&pager);
     bw_free(body);
     bw_free(prev);
     bw_free(b.token);
@@ -1774,11 +2086,31 @@ static int p_changelog(void *arg, const char *json, size_t len)
     int last = 0;
     int rc = bw_jira_parse_changelog(json, len, &p->c->fm, &p->t, &last, &next);
 
-    if (rc) {
+    if (rc || last) {
         return rc;
     }
-    if (last || next <= p->next || ++p->pages >= MAX_PAGES) {
-        return 0;
+    /* not the last page: the next one must start further on (an empty
+       page, or a startAt going back, would be asked for again and again) */
+    if (next <= p->next || ++p->pages >= MAX_CL_PAGES) {
+        struct bw_buf url = BW_BUF_INIT;
+        char why[160];
+
+        if (next <= p->next) {
+            snprintf(why, sizeof(why),
+                     "asked for startAt=%ld, the page says the next one is "
+                     "startAt=%ld",
+                     p->next, next);
+        } else {
+            snprintf(why, sizeof(why),
+                     "its next page would be page %ld of one changelog, past "
+                     "the limit of %ld",
+                     p->pages + 1, (long)MAX_CL_PAGES);
+        }
+        rc = bw_buf_printf(&url, "%s/rest/api/3/issue/%s/changelog",
+                           p->c->base, p->t.key ? p->t.key : "");
+        rc = rc ? rc : paging_stop(p->c, a->sink, "GET", url.data, why);
+        bw_buf_release(&url);
+        return rc;
     }
     p->next = next;
     return submit_changelog(p, a->sink);
@@ -2125,6 +2457,7 @@ static int jira_collect(void *ctx, struct bw_sink *sink)
     int rc;
 
     c->incomplete = 0;
+    bw_strlist_release(&c->warned); /* once per run, not per process */
     if ((rc = setup(c, sink)) != 0) {
         return rc;
     }

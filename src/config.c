@@ -1274,6 +1274,14 @@ static int set_url(const struct at *at, const char *value, char **field)
             bad_value(at, value, why);
             return BW_ECONFIG;
         }
+        if (strpbrk(value, "?#") != NULL) {
+            /* a query may hold a token (?access_token=...): not echoed */
+            err(at->ld, at->line,
+                "'%s' in %s has a query or fragment; give the base URL only "
+                "(secrets go in the *_env or *_file keys)",
+                at->key->name, at->sec->label);
+            return BW_ECONFIG;
+        }
     }
     return set_str(at, value, field);
 }

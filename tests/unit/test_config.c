@@ -1430,6 +1430,25 @@ static void test_offline_secrets(void **state)
     bw_buf_release(&d);
 }
 
+/* An API URL with a query string could carry a token: refused, unechoed. */
+static void test_url_query_refused(void **state)
+{
+    static const char ini[] =
+        "[redis]\nurl = redis://127.0.0.1:6379\n"
+        "[source gh]\ntype = github\nrepos = acme/api\n"
+        "api_url = https://api.example.com/?access_token=s3cr3tvalue\n"
+        "token_env = HOME\n";
+    struct bw_buf d = BW_BUF_INIT;
+    struct bw_config *cfg = NULL;
+
+    (void)state;
+    assert_int_equal(parse(ini, &cfg, &d), BW_ECONFIG);
+    assert_non_null(strstr(d.data, "t.ini:6: 'api_url'"));
+    assert_non_null(strstr(d.data, "query or fragment"));
+    assert_null(strstr(d.data, "s3cr3tvalue"));
+    bw_buf_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1457,6 +1476,7 @@ int main(void)
         cmocka_unit_test(test_contrib_example),
         cmocka_unit_test(test_torture),
         cmocka_unit_test(test_offline_secrets),
+        cmocka_unit_test(test_url_query_refused),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

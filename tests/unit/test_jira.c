@@ -1168,6 +1168,218 @@ static void test_bulkfetch_refused(void **state)
     run_refused("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
 }
 
+/* ------------------------------------------ hostile paging, canned */
+
+/* A ticket of project OPS updated on day `day` of November; whole (no cut
+ * changelog) unless `cut`, whose inline changelog has 1 history of 3. */
+#define OPS_ISSUE(id, day, cut)                                                \
+    "{\"id\":\"" id "\",\"key\":\"OPS-" id "\",\"fields\":{\"status\":{"      \
+    "\"id\":\"1\",\"name\":\"S1\"},\"project\":{\"key\":\"OPS\"},"            \
+    ISSUE_CREATED ",\"updated\":\"2026-11-" day "T10:00:00.000+0000\"}"     \
+    ",\"changelog\":{\"startAt\":0,\"maxResults\":1,\"total\":" cut          \
+    ",\"histories\":[" HIST(id "01", "2", ST_ITEM("1", "3")) "]}}"
+
+/*
+ * One backfill of project OPS against a server that answers `bodies` (JSON
+ * bodies served as 200s, or whole responses "HTTP/1.1 ...", in order, the
+ * last one again and again) after the
+ * set-up requests of `flavor` ("Cloud" or "Server"): the collect's status,
+ * what the sink saw and how many requests the server answered.
+ */
+static int run_hostile(const char *flavor, const char *const *bodies,
+                       struct fake *f, long *served)
+{
+    char info[64];
+    const char *setup[] = {
+        info, "{\"accountId\":\"a\",\"timeZone\":\"UTC\"}",
+        "[{\"id\":\"1\",\"name\":\"S1\",\"statusCategory\":{\"key\":\"new\"}},"
+        "{\"id\":\"3\",\"name\":\"S3\",\"statusCategory\":{\"key\":"
+        "\"indeterminate\"}}]",
+        "[{\"id\":\"cf_fl\",\"name\":\"Flagged\"}]"};
+    const size_t ns = sizeof(setup) / sizeof(setup[0]);
+    char *own[32];
+    size_t n = 0;
+    struct bw_canned srv;
+    struct bw_jira_opts o;
+    struct bw_source_conf src;
+    struct bw_http_opts ho;
+    struct bw_sink sink;
+    void *ctx = NULL;
+    int rc;
+
+    snprintf(info, sizeof(info), "{\"deploymentType\":\"%s\"}", flavor);
+    for (size_t i = 0; i < ns; i++) {
+        own[n++] = http_ok(setup[i]);
+    }
+    for (size_t i = 0; bodies[i] != NULL && n < 31; i++) {
+        /* a whole response as given, or a body answered with a 200 */
+        own[n++] = strncmp(bodies[i], "HTTP/", 5) == 0 ? strdup(bodies[i])
+                                                         : http_ok(bodies[i]);
+    }
+    own[n] = NULL;
+    assert_int_equal(bw_canned_start(&srv, (const char *const *)own), 0);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(bw_config_defaults(bw_collector_jira.keys, &o), 0);
+    bw_free(o.url);
+    o.url = bw_strdup(srv.base);
+    o.token = bw_strdup("tok");
+    o.token_src.env = bw_strdup("JIRA_TOKEN");
+    assert_int_equal(bw_strlist_add(&o.projects, "OPS"), 0);
+    memset(&src, 0, sizeof(src));
+    src.name = (char *)"jira";
+    src.file = "test.ini";
+    src.collector = &bw_collector_jira;
+    src.opts = &o;
+    src.common.max_parallel = 1;
+    src.common.since = -1;
+    memset(&ho, 0, sizeof(ho));
+    assert_int_equal(bw_collector_jira.http_opts(&src, &ho), 0);
+    ho.max_parallel = 1;
+    ho.max_tries = 2;
+    memset(&sink, 0, sizeof(sink));
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(bw_http_new(&ho, &sink.http), 0);
+    sink.ctx = f;
+    sink.src = &src;
+    sink.since = 1790000000;
+    sink.cursor_get = f_cursor_get;
+    sink.cursor_set = f_cursor_set;
+    sink.item_versions = f_versions;
+    sink.etag_get = f_get_none;
+    sink.etag_put = f_put_none;
+    sink.emit = f_emit;
+    sink.commit_page = f_commit;
+    sink.discard_page = f_discard;
+    sink.should_stop = f_stop;
+    sink.meta_get = f_get_none;
+    sink.meta_set = f_put_none;
+    assert_int_equal(bw_collector_jira.init(&src, &ctx), 0);
+    rc = bw_collector_jira.collect(ctx, &sink);
+    if (rc == BW_EHTTP) {
+        /* the one error line is what `status` shows */
+        assert_non_null(strstr(bw_http_last_error(sink.http),
+                               "stopped paging"));
+    }
+    bw_collector_jira.free(ctx);
+    *served = srv.served - (long)ns;
+    bw_canned_stop(&srv);
+    for (size_t i = 0; i < n; i++) {
+        free(own[i]);
+    }
+    bw_http_free(sink.http);
+    bw_config_opts_release(bw_collector_jira.keys, &o);
+    return rc;
+}
+
+static void test_hostile_paging(void **state)
+{
+    /* Cloud: the second page hands out the token that fetched it */
+    static const char *const token_loop[] = {
+        "{\"isLast\":false,\"nextPageToken\":\"A\",\"issues\":[" OPS_ISSUE(
+            "1", "02", "1") "]}",
+        "{\"isLast\":false,\"nextPageToken\":\"B\",\"issues\":[" OPS_ISSUE(
+            "2", "03", "1") "]}",
+        "{\"isLast\":false,\"nextPageToken\":\"A\",\"issues\":[" OPS_ISSUE(
+            "3", "04", "1") "]}",
+        NULL};
+    /* Cloud: an empty page that says more follow */
+    static const char *const empty_more[] = {
+        "{\"isLast\":false,\"nextPageToken\":\"A\",\"issues\":[" OPS_ISSUE(
+            "1", "02", "1") "]}",
+        "{\"isLast\":false,\"nextPageToken\":\"B\",\"issues\":[]}", NULL};
+    /* Cloud: new tokens, but more pages than BELLWETHER_MAX_PAGES */
+    static const char *const many[] = {
+        "{\"nextPageToken\":\"t1\",\"issues\":[" OPS_ISSUE("1", "02",
+                                                           "1") "]}",
+        "{\"nextPageToken\":\"t2\",\"issues\":[" OPS_ISSUE("2", "03",
+                                                           "1") "]}",
+        "{\"nextPageToken\":\"t3\",\"issues\":[" OPS_ISSUE("3", "04",
+                                                           "1") "]}",
+        "{\"nextPageToken\":\"t4\",\"issues\":[" OPS_ISSUE("4", "05",
+                                                           "1") "]}",
+        NULL};
+    /* Data Center: startAt ignored, the first page again and again */
+    static const char *const dc_stuck[] = {
+        "{\"startAt\":0,\"maxResults\":1,\"total\":500,\"issues\":[" OPS_ISSUE(
+            "1", "02", "1") "]}",
+        NULL};
+    /* Data Center: an empty page short of the total */
+    static const char *const dc_empty[] = {
+        "{\"startAt\":0,\"maxResults\":1,\"total\":5,\"issues\":[" OPS_ISSUE(
+            "1", "02", "1") "]}",
+        "{\"startAt\":1,\"maxResults\":1,\"total\":5,\"issues\":[]}", NULL};
+    /* Cloud bulkfetch: a token that comes back, then an empty page that
+       says more follow; the cut ticket is never stored */
+    static const char *const bulk_loop[] = {
+        "{\"isLast\":true,\"issues\":[" OPS_ISSUE("7", "02", "3") "]}",
+        "{\"isLast\":true,\"issues\":[]}",
+        "{\"issueChangeLogs\":[{\"issueId\":\"7\",\"changeHistories\":["
+        "]}],\"nextPageToken\":\"X\"}",
+        "{\"issueChangeLogs\":[{\"issueId\":\"7\",\"changeHistories\":["
+        "]}],\"nextPageToken\":\"Y\"}",
+        "{\"issueChangeLogs\":[{\"issueId\":\"7\",\"changeHistories\":["
+        "]}],\"nextPageToken\":\"X\"}",
+        NULL};
+    static const char *const bulk_empty[] = {
+        "{\"isLast\":true,\"issues\":[" OPS_ISSUE("7", "02", "3") "]}",
+        "{\"isLast\":true,\"issues\":[]}",
+        "{\"issueChangeLogs\":[],\"nextPageToken\":\"X\"}", NULL};
+    struct fake f;
+    long served = 0;
+
+    (void)state;
+    assert_int_equal(run_hostile("Cloud", token_loop, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 2); /* pages 1 and 2, not the third */
+    assert_int_equal(served, 3);
+    assert_string_equal(f.cursor, ""); /* no mark moved */
+
+    assert_int_equal(run_hostile("Cloud", empty_more, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 1);
+    assert_int_equal(served, 2);
+
+    setenv("BELLWETHER_MAX_PAGES", "3", 1);
+    assert_int_equal(run_hostile("Cloud", many, &f, &served), BW_EHTTP);
+    unsetenv("BELLWETHER_MAX_PAGES");
+    assert_int_equal(f.emitted, 2);
+    assert_int_equal(served, 3);
+
+    assert_int_equal(run_hostile("Server", dc_stuck, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 1);
+    assert_int_equal(served, 2);
+
+    assert_int_equal(run_hostile("Server", dc_empty, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 1);
+    assert_int_equal(served, 2);
+
+    assert_int_equal(run_hostile("Cloud", bulk_loop, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 0);
+    assert_int_equal(served, 5);
+
+    assert_int_equal(run_hostile("Cloud", bulk_empty, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 0);
+    assert_int_equal(served, 3);
+}
+
+/* The Cloud fallback when bulkfetch is refused: a ticket's changelog page
+ * that does not move on (an empty page that is not the last) stops. */
+static void test_hostile_changelog(void **state)
+{
+    static const char *const stuck[] = {
+        "{\"isLast\":true,\"issues\":[" OPS_ISSUE("7", "02", "3") "]}",
+        "{\"isLast\":true,\"issues\":[]}",
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        "{\"startAt\":0,\"maxResults\":2,\"total\":3,\"isLast\":false,"
+        "\"values\":[]}",
+        NULL};
+    struct fake f;
+    long served = 0;
+
+    (void)state;
+    assert_int_equal(run_hostile("Cloud", stuck, &f, &served), BW_EHTTP);
+    assert_int_equal(f.emitted, 0);
+    assert_int_equal(served, 4);
+}
+
 /* -------------------------------------------- real recordings (shared) */
 
 static char *shared_file(const char *name, size_t *len)
@@ -1366,6 +1578,8 @@ int main(void)
         cmocka_unit_test(test_torture),
         cmocka_unit_test(test_shared_samples),
         cmocka_unit_test(test_bulkfetch_refused),
+        cmocka_unit_test(test_hostile_paging),
+        cmocka_unit_test(test_hostile_changelog),
     };
 
     setenv("BELLWETHER_BACKOFF_BASE_MS", "10", 1);
