@@ -42,7 +42,7 @@ bw_run_integration integration ./bellwether
 
 bw_section "ASan+UBSan: unit, replay, tiny integration"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 bw_run_unit build-asan asan
 bw_run_replay build-asan asan

@@ -3,7 +3,9 @@
  * from the simulator (tests/fixtures/github, see regen.sh there), checked
  * field by field against the simulator's /__truth, on the real recordings
  * in ../shared/api-samples/github when present, on malformed pages, and
- * under allocation failure.
+ * under allocation failure; then the walk itself against a canned server
+ * (cannedsrv.h) that pages in loops, and the progress estimate of a
+ * backfill.
  */
 #include "testutil.h"
 
@@ -11,9 +13,12 @@
 
 #include <cJSON.h>
 
+#include "cannedsrv.h"
+
 #include "bellwether/clock.h"
 #include "bellwether/error.h"
 #include "bellwether/github.h"
+#include "bellwether/http.h"
 #include "bellwether/mem.h"
 #include "bellwether/pr.h"
 
@@ -960,6 +965,272 @@ static void test_torture(void **state)
     assert_int_equal(done, 0xf);
 }
 
+/* ------------------------------------------ the walk, canned server */
+
+/* What the collector wrote, through a sink that keeps counts only. */
+struct fake {
+    long emitted, commits, discards, meta_sets, etag_puts, cursor_sets;
+};
+
+static int f_get_none(void *ctx, const char *name, char *buf, size_t n)
+{
+    (void)ctx;
+    (void)name;
+    (void)n;
+    buf[0] = '\0';
+    return 0;
+}
+
+static int f_cursor_set(void *ctx, const char *scope, const char *value)
+{
+    (void)scope;
+    (void)value;
+    ((struct fake *)ctx)->cursor_sets++;
+    return 0;
+}
+
+static int f_etag_put(void *ctx, const char *url, const char *etag)
+{
+    (void)url;
+    (void)etag;
+    ((struct fake *)ctx)->etag_puts++;
+    return 0;
+}
+
+static int f_meta_set(void *ctx, const char *name, const char *value)
+{
+    (void)name;
+    (void)value;
+    ((struct fake *)ctx)->meta_sets++;
+    return 0;
+}
+
+static int f_versions(void *ctx, const char *scope, const char *const *ids,
+                      size_t n, char **versions)
+{
+    (void)ctx;
+    (void)scope;
+    (void)ids;
+    for (size_t i = 0; i < n; i++) {
+        versions[i] = NULL;
+    }
+    return 0;
+}
+
+static int f_emit(void *ctx, const struct bw_record *rec)
+{
+    assert_int_equal(rec->kind, BW_REC_PR);
+    ((struct fake *)ctx)->emitted++;
+    return 0;
+}
+
+static int f_commit(void *ctx)
+{
+    ((struct fake *)ctx)->commits++;
+    return 0;
+}
+
+static void f_discard(void *ctx)
+{
+    ((struct fake *)ctx)->discards++;
+}
+
+static int f_stop(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+/* A 200 with body and, when link is not NULL, a Link header (%s in link
+ * stands for the server's base URL). malloc'd. */
+static char *gh_resp(const char *base, const char *link, const char *body)
+{
+    char hdr[1024] = "";
+    size_t n = strlen(body) + 2048;
+    char *s = malloc(n);
+
+    assert_non_null(s);
+    if (link != NULL) {
+        char l[900];
+
+        snprintf(l, sizeof(l), link, base, base);
+        snprintf(hdr, sizeof(hdr), "Link: %s\r\n", l);
+    }
+    snprintf(s, n,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             "%sContent-Length: %zu\r\n\r\n%s",
+             hdr, strlen(body), body);
+    return s;
+}
+
+/* A PR of a list page updated on day `day` of November 2026. */
+#define LIST_PR(n, day)                                                        \
+    "{\"number\":" n ",\"state\":\"open\",\"created_at\":\"2026-10-01T"       \
+    "10:00:00Z\",\"updated_at\":\"2026-11-" day "T10:00:00Z\",\"user\":"      \
+    "{\"login\":\"alice\"},\"title\":\"t\",\"base\":{\"ref\":\"main\"}}"
+#define PULLS "/repos/acme/api/pulls?state=all&sort=updated&direction=desc" \
+              "&per_page=100"
+
+/*
+ * One backfill of acme/api (org: an organisation instead) from a server
+ * that answers pages[i] = {Link header or NULL, body} in order, the last
+ * one again and again: the collect's status, the sink's counts, the
+ * requests answered and items_known.
+ */
+static int run_walk(const char *org, const char *const (*pages)[2], size_t np,
+                    struct fake *f, long *served, long *known)
+{
+    const char *boot[] = {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n",
+                          NULL};
+    char *resp[16];
+    struct bw_canned srv;
+    struct bw_github_opts o;
+    struct bw_source_conf src;
+    struct bw_http_opts ho;
+    struct bw_sink sink;
+    void *ctx = NULL;
+    int rc;
+
+    assert_true(np < 16);
+    assert_int_equal(bw_canned_start(&srv, boot), 0);
+    for (size_t i = 0; i < np; i++) {
+        resp[i] = gh_resp(srv.base, pages[i][0], pages[i][1]);
+    }
+    resp[np] = NULL;
+    bw_canned_script(&srv, (const char *const *)resp);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(bw_config_defaults(bw_collector_github.keys, &o), 0);
+    bw_free(o.api_url);
+    o.api_url = bw_strdup(srv.base);
+    o.token = bw_strdup("tok");
+    o.token_src.env = bw_strdup("GITHUB_TOKEN");
+    if (org != NULL) {
+        o.org = bw_strdup(org);
+    } else {
+        assert_int_equal(bw_strlist_add(&o.repos, "acme/api"), 0);
+    }
+    memset(&src, 0, sizeof(src));
+    src.name = (char *)"gh";
+    src.file = "test.ini";
+    src.collector = &bw_collector_github;
+    src.opts = &o;
+    src.common.max_parallel = 1;
+    src.common.since = -1;
+    memset(&ho, 0, sizeof(ho));
+    assert_int_equal(bw_collector_github.http_opts(&src, &ho), 0);
+    ho.max_parallel = 1;
+    ho.max_tries = 2;
+    memset(&sink, 0, sizeof(sink));
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(bw_http_new(&ho, &sink.http), 0);
+    sink.ctx = f;
+    sink.src = &src;
+    sink.since = 1790000000; /* 2026-09-21 */
+    sink.stats.items_known = -1;
+    sink.cursor_get = f_get_none;
+    sink.cursor_set = f_cursor_set;
+    sink.item_versions = f_versions;
+    sink.etag_get = f_get_none;
+    sink.etag_put = f_etag_put;
+    sink.emit = f_emit;
+    sink.commit_page = f_commit;
+    sink.discard_page = f_discard;
+    sink.should_stop = f_stop;
+    sink.meta_get = f_get_none;
+    sink.meta_set = f_meta_set;
+    assert_int_equal(bw_collector_github.init(&src, &ctx), 0);
+    rc = bw_collector_github.collect(ctx, &sink);
+    if (rc == BW_EHTTP) {
+        /* one error line, and `status` shows it */
+        assert_non_null(
+            strstr(bw_http_last_error(sink.http), "stopped paging GET"));
+    }
+    bw_collector_github.free(ctx);
+    *served = srv.served;
+    *known = sink.stats.items_known;
+    bw_canned_stop(&srv);
+    for (size_t i = 0; i < np; i++) {
+        free(resp[i]);
+    }
+    bw_http_free(sink.http);
+    bw_config_opts_release(bw_collector_github.keys, &o);
+    return rc;
+}
+
+static void test_walk_paging_loops(void **state)
+{
+    /* list pages 1 -> 2 -> 1 */
+    static const char *const list_loop[][2] = {
+        {"<%s" PULLS "&page=2>; rel=\"next\"", "[]"},
+        {"<%s" PULLS ">; rel=\"next\"", "[]"}};
+    /* a new next page each time, past BELLWETHER_MAX_PAGES */
+    static const char *const list_many[][2] = {
+        {"<%s" PULLS "&page=2>; rel=\"next\"", "[]"},
+        {"<%s" PULLS "&page=3>; rel=\"next\"", "[]"},
+        {"<%s" PULLS "&page=4>; rel=\"next\"", "[]"}};
+    /* one PR whose timeline's next page is itself */
+    static const char *const tl_loop[][2] = {
+        {NULL, "[" LIST_PR("5", "02") "]"},
+        {"<%s/repos/acme/api/issues/5/timeline?per_page=100>; rel=\"next\"",
+         "[]"}};
+    /* the organisation's repository pages 1 -> 2 -> 1 */
+    static const char *const org_loop[][2] = {
+        {"<%s/orgs/acme/repos?per_page=100&page=2>; rel=\"next\"",
+         "[{\"full_name\":\"acme/api\"}]"},
+        {"<%s/orgs/acme/repos?per_page=100>; rel=\"next\"",
+         "[{\"full_name\":\"acme/web\"}]"}};
+    struct fake f;
+    long served = 0, known = 0;
+
+    (void)state;
+    assert_int_equal(run_walk(NULL, list_loop, 2, &f, &served, &known),
+                     BW_EHTTP);
+    assert_int_equal(served, 2);
+    assert_int_equal(f.cursor_sets, 0); /* the mark stays */
+
+    setenv("BELLWETHER_MAX_PAGES", "2", 1);
+    assert_int_equal(run_walk(NULL, list_many, 3, &f, &served, &known),
+                     BW_EHTTP);
+    unsetenv("BELLWETHER_MAX_PAGES");
+    assert_int_equal(served, 2);
+
+    assert_int_equal(run_walk(NULL, tl_loop, 2, &f, &served, &known),
+                     BW_EHTTP);
+    assert_int_equal(f.emitted, 0); /* the PR is not stored half */
+    assert_int_equal(served, 2);
+    assert_true(f.discards >= 1);
+
+    assert_int_equal(run_walk("acme", org_loop, 2, &f, &served, &known),
+                     BW_EHTTP);
+    assert_int_equal(served, 2);
+    assert_int_equal(f.meta_sets, 1); /* page 1's names, not page 2's */
+    assert_int_equal(f.commits, 0);
+}
+
+static void test_walk_known(void **state)
+{
+    /* a backfill's first page says: 7 pages of 100 */
+    static const char *const last7[][2] = {
+        {"<%s" PULLS "&page=2>; rel=\"next\", <%s" PULLS
+         "&page=7>; rel=\"last\"",
+         "[]"},
+        {NULL, "[]"}};
+    /* one page, no links: its own count (both PRs older than since: the
+       walk then lists the old open PRs, which adds nothing) */
+    static const char *const one[][2] = {
+        {NULL, "[" LIST_PR("5", "02") "," LIST_PR("4", "01") "]"},
+        {NULL, "[]"}};
+    struct fake f;
+    long served = 0, known = 0;
+
+    (void)state;
+    assert_int_equal(run_walk(NULL, last7, 2, &f, &served, &known), 0);
+    assert_int_equal(known, 700);
+    assert_int_equal(served, 2);
+    assert_int_equal(f.cursor_sets, 0); /* no PR: no mark to set */
+    (void)one;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -990,6 +1261,8 @@ int main(void)
         cmocka_unit_test(test_bad_pages),
         cmocka_unit_test(test_lenient_pages),
         cmocka_unit_test(test_torture),
+        cmocka_unit_test(test_walk_paging_loops),
+        cmocka_unit_test(test_walk_known),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
