@@ -368,10 +368,7 @@ int bw_lease_get(struct bw_store *st, const char *source,
              ? BW_ENOMEM
              : 0;
     if (rc == 0) {
-        rc = st_run(st, &q, &r);
-    }
-    if (rc == 0) {
-        rc = st_check(st, r[0], "GET");
+        rc = st_run_one(st, &q, "GET", &r);
     }
     if (rc == 0) {
         rc = st_check(st, r[1], "PTTL");
@@ -434,10 +431,7 @@ int bw_lease_acquire(struct bw_lease *l)
                  ? BW_ENOMEM
                  : 0;
         if (rc == 0) {
-            rc = st_run(l->st, &q, &r);
-        }
-        if (rc == 0) {
-            rc = st_check(l->st, r[0], "SET");
+            rc = st_run_one(l->st, &q, "SET", &r);
         }
         if (rc) {
             break;

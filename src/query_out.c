@@ -566,9 +566,11 @@ static void item_week(const struct bw_query_result *r,
 }
 
 /* Does the listing carry the row's name as a column of its own? */
+/* Items carry their week and author already: no second column for them. */
 static int item_group_col(const struct bw_query_result *r)
 {
-    return r->by != BW_BY_NONE && r->by != BW_BY_WEEK;
+    return r->by != BW_BY_NONE && r->by != BW_BY_WEEK &&
+           r->by != BW_BY_AUTHOR;
 }
 
 static const char *item_group(const struct bw_query_result *r,

@@ -5,8 +5,9 @@
 # default rules and for other ones; requests per PR; the incremental run
 # (one conditional request per repository); after /__advance only changed
 # PRs fetched and the data equal to a --full run's; faults (a body that
-# does not parse, 401, an unknown repository, SIGTERM, min_quota_left) and
-# GitHub Enterprise's /api/v3 prefix.
+# does not parse, 401, an unknown repository, SIGTERM, min_quota_left),
+# GitHub Enterprise's /api/v3 prefix, and a server whose paging loops
+# (list, timeline and organisation pages that link back, endless pages).
 . "$(dirname "$0")/lib.sh"
 
 TOKEN=gh-test-token
@@ -280,5 +281,133 @@ while [ $runs -lt 8 ] && grep -q min_quota_left "$BW_ERR"; do
 done
 compare "later runs finish the walk ($first PRs, then $runs runs)" \
     "$BW_TMP/q.ini" "" acme/api
+
+# ---- a server whose paging loops ------------------------------------------
+
+# loop_api.py MODE PORT COUNT_FILE: a GitHub-like API for acme/api whose
+# `next` links go round in circles (MODE list, timeline, org) or never end
+# (endless); it counts the requests it answers in COUNT_FILE and stops by
+# itself after 120 s.
+cat >"$BW_TMP/loop_api.py" <<'EOF'
+import json, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs
+
+MODE, PORT, COUNT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+BASE = "http://127.0.0.1:%d" % PORT
+lock = threading.Lock()
+served = [0]
+
+
+def pr(n):
+    return {"number": n, "state": "closed", "draft": False,
+            "created_at": "2026-06-01T10:00:00Z",
+            "updated_at": "2026-06-0%dT10:00:00Z" % (n + 1),
+            "closed_at": "2026-06-0%dT10:00:00Z" % (n + 1),
+            "merged_at": None, "user": {"login": "alice", "type": "User"},
+            "title": "pr %d" % n, "html_url": BASE + "/pr/%d" % n,
+            "base": {"ref": "main"}, "labels": [], "additions": 1,
+            "deletions": 1, "commits": 1}
+
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, body, link=None):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if link:
+            self.send_header("Link", '<%s%s>; rel="next"' % (BASE, link))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        with lock:
+            served[0] += 1
+            with open(COUNT, "w") as f:
+                f.write("%d\n" % served[0])
+        u = urlsplit(self.path)
+        page = int(parse_qs(u.query).get("page", ["1"])[0])
+        first = u.path + "?" + "&".join(
+            p for p in u.query.split("&") if not p.startswith("page="))
+        if u.path == "/orgs/acme/repos":
+            # page 1 -> page 2 -> page 1 again
+            names = ["acme/api", "acme/web"]
+            self.send([{"full_name": names[page - 1], "archived": False}],
+                      first + ("&page=2" if page == 1 else ""))
+        elif u.path == "/repos/acme/api/pulls":
+            if MODE == "endless":
+                self.send([], first + "&page=%d" % (page + 1))
+            elif MODE == "list":
+                # page 1 -> page 2 -> page 1 again
+                self.send([pr(page)], first + ("&page=2" if page == 1 else ""))
+            else:
+                self.send([pr(1)])
+        elif u.path.startswith("/repos/acme/api/pulls/"):
+            self.send(pr(int(u.path.rsplit("/", 1)[1])))
+        elif u.path.endswith("/timeline"):
+            # in MODE timeline, the next page is the page itself
+            self.send([], self.path if MODE == "timeline" else None)
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+
+srv = ThreadingHTTPServer(("127.0.0.1", PORT), H)
+srv.daemon_threads = True
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+print("loop_api listening", flush=True)
+time.sleep(120)
+EOF
+
+# loop_case MODE NAME MAX_REQUESTS [CONFIG LINE]: collect from loop_api.py
+# in MODE: exit 1 by itself, one error line naming the page, few requests,
+# nothing of the looping page stored.
+loop_case()
+{
+    _port=$(bw_free_port)
+    : >"$BW_TMP/loop.count"
+    "$BW_PYTHON" "$BW_TMP/loop_api.py" "$1" "$_port" "$BW_TMP/loop.count" \
+        >"$BW_TMP/loop.out" 2>&1 </dev/null &
+    _lpid=$!
+    bw_track_pid "$_lpid"
+    bw_wait_for 10 grep -q "loop_api listening" "$BW_TMP/loop.out"
+    bw_redis_cli -n 0 flushdb >/dev/null
+    gh_conf "$BW_TMP/loop.ini" 0 "api_url = http://127.0.0.1:$_port" \
+        "${4:-repos = acme/api}"
+    expect_exit 1 "paging loop, $2: the collect stops by itself (exit 1)" \
+        bw_run -c "$BW_TMP/loop.ini" collect
+    expect_grep "paging loop, $2: the error names the page" \
+        "^error: \[github:gh\] stopped paging GET http://127\.0\.0\.1:$_port/" \
+        "$BW_ERR"
+    expect_eq "paging loop, $2: one error line" \
+        "$(grep -c '^error' "$BW_ERR")" 1
+    expect_le "paging loop, $2: requests" "$(cat "$BW_TMP/loop.count")" "$3"
+    bw_run -c "$BW_TMP/loop.ini" debug dump >"$BW_TMP/dump" 2>/dev/null
+    expect_no_grep "paging loop, $2: nothing of the looping page is stored" \
+        '^hash pr:.*:2$' "$BW_TMP/dump"
+    if [ "$1" = list ]; then
+        expect_grep "paging loop, $2: the page before it stays stored" \
+            '^hash pr:.*:1$' "$BW_TMP/dump"
+    fi
+    kill "$_lpid" 2>/dev/null
+    wait "$_lpid" 2>/dev/null
+    bw_untrack_pid "$_lpid"
+}
+
+loop_case list "a list page links back to the first" 4
+loop_case timeline "a timeline page links to itself" 3
+loop_case org "the organisation's second page links back to the first" 2 \
+    "org = acme"
+BELLWETHER_MAX_PAGES=5
+export BELLWETHER_MAX_PAGES
+loop_case endless "new list pages without end (BELLWETHER_MAX_PAGES=5)" 5
+unset BELLWETHER_MAX_PAGES
 
 bw_done

@@ -6,7 +6,8 @@
 # rules and another set; reindex after a config change asks nothing; the
 # Data Center result-window split; incremental runs (the JQL literal, the
 # store equal to a --full one after /__advance); faults at tiny scale (429,
-# bad JQL, 401, truncated and bad JSON, 5xx, SIGTERM, Redis killed).
+# bad JQL, 401, truncated and bad JSON, 5xx, SIGTERM, Redis killed); a
+# status gone from the catalog said once per run, and only with -v.
 . "$(dirname "$0")/lib.sh"
 
 SINCE_DAY=2026-05-01
@@ -103,6 +104,10 @@ jira_config
 fresh
 expect_exit 0 "cloud: collect (flavor auto, basic auth)" \
     bw_run -c "$CFG" collect
+# a status deleted from the workflow stays in old histories for good: no
+# news for a cron job's mail, shown with -v (below)
+expect_no_grep "cloud: a status gone from the catalog is not on stderr" \
+    'not in /rest/api/2/status' "$BW_ERR"
 jira_compare "cloud: every ticket equals /__truth" ""
 bw_apisim_get /__log >"$BW_TMP/log.json"
 cat >"$BW_TMP/cloud_log.py" <<'EOF'
@@ -129,6 +134,16 @@ EOF
 check "cloud: search/jql with maxResults=100 and the needed fields only, \
 never the old /search, bulkfetch for cut changelogs" \
     "$BW_PYTHON" "$BW_TMP/cloud_log.py" "$BW_TMP/log.json" "$BW_TMP/dump.txt"
+expect_exit 0 "cloud: collect -v --full" bw_run -v -c "$CFG" collect --full
+_unk=$(grep -c 'is not in /rest/api/2/status' "$BW_ERR")
+_ids=$(sed -n 's/.*(id \([0-9]*\)) of .* is not in \/rest\/api\/2\/status.*/\1/p' \
+    "$BW_ERR" | sort -u | wc -l | tr -d ' ')
+if [ "$_unk" -gt 0 ] && [ "$_unk" = "$_ids" ]; then
+    ok "cloud: -v names each status gone from the catalog once ($_ids)"
+else
+    not_ok "cloud: -v names each status gone from the catalog once" \
+        "$_unk lines for $_ids status ids" "$(grep 'not in /rest' "$BW_ERR")"
+fi
 
 # the inline limit on, and the other rules
 jira_sim cloud --scale small --changelog-inline 5

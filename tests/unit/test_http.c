@@ -1392,6 +1392,203 @@ static void test_max_body(void **state)
     bw_http_free(h);
 }
 
+/* A 200 of n bytes of c: with a Content-Length, or chunked. malloc'd. */
+static char *big_resp(size_t n, char c, int chunked)
+{
+    char *s = malloc(n + 128);
+    int k;
+
+    assert_non_null(s);
+    if (chunked) {
+        k = snprintf(s, 128,
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "%zx\r\n",
+                     n);
+    } else {
+        k = snprintf(s, 128, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                     n);
+    }
+    memset(s + k, c, n);
+    snprintf(s + k + n, 16, "%s", chunked ? "\r\n0\r\n\r\n" : "");
+    return s;
+}
+
+struct got {
+    size_t len;
+    int whole; /* every byte as sent */
+};
+
+static int got_cb(void *user, const struct bw_http_req *req,
+                  const struct bw_http_resp *resp, int rc)
+{
+    struct got *g = user;
+
+    (void)req;
+    if (resp == NULL) {
+        return rc;
+    }
+    g->len = resp->body.len;
+    g->whole = resp->body.data[resp->body.len] == '\0';
+    for (size_t i = 0; g->whole && i < resp->body.len; i++) {
+        g->whole = resp->body.data[i] == 'a';
+    }
+    return 0;
+}
+
+/* Allocations (bw_*) made by one GET of path on h, and what came. */
+static long counted_get(struct bw_http *h, const char *path, struct got *g)
+{
+    struct bw_http_req req;
+    char url[128];
+    long n;
+
+    snprintf(url, sizeof(url), "%s%s", can[0].base, path);
+    memset(&req, 0, sizeof(req));
+    memset(g, 0, sizeof(*g));
+    req.url = url;
+    req.cb = got_cb;
+    req.user = g;
+    bw_mem_fail_at(0, 0);
+    assert_int_equal(bw_http_submit(h, &req), 0);
+    assert_int_equal(bw_http_run(h), 0);
+    n = bw_mem_count();
+    return n;
+}
+
+/* A body with a Content-Length takes one allocation of its size, not a
+ * doubling walk up past it; a slot's buffer is kept for the next transfer
+ * up to 2 MiB, and a larger one is freed after its callback. */
+static void test_body_buffers(void **state)
+{
+    const size_t small = 300000, large = (size_t)3 << 20;
+    char *r[6];
+    struct bw_http_opts o = opts_for(BW_API_GENERIC);
+    struct bw_http *h;
+    struct got g;
+    long with_len, chunked, again_small, again_large;
+
+    (void)state;
+    r[0] = big_resp(small, 'a', 0);
+    r[1] = big_resp(small, 'a', 1);
+    r[2] = big_resp(small, 'a', 0);
+    r[3] = big_resp(large, 'a', 0);
+    r[4] = big_resp(large, 'a', 0);
+    r[5] = NULL;
+    canned_up(0, (const char *const *)r);
+    h = client(&o);
+    with_len = counted_get(h, "/a", &g);
+    assert_int_equal(g.len, small);
+    assert_true(g.whole);
+    bw_http_free(h);
+    h = client(&o); /* a fresh slot, as for the first */
+    chunked = counted_get(h, "/b", &g);
+    assert_int_equal(g.len, small);
+    assert_true(g.whole);
+    print_message("allocations for %zu bytes: %ld with Content-Length, %ld "
+                  "chunked\n",
+                  small, with_len, chunked);
+    /* chunked: a realloc at each doubling, 32 KiB to 512 KiB */
+    assert_true(chunked - with_len >= 4);
+    /* the same client: the kept buffer takes the next body as it is */
+    again_small = counted_get(h, "/c", &g);
+    assert_int_equal(g.len, small);
+    assert_int_equal(again_small, with_len - 1);
+    /* 3 MiB: one allocation each time, none kept */
+    assert_int_equal(counted_get(h, "/d", &g), with_len);
+    assert_int_equal(g.len, large);
+    assert_true(g.whole);
+    again_large = counted_get(h, "/e", &g);
+    assert_int_equal(again_large, with_len);
+    assert_int_equal(g.len, large);
+    bw_http_free(h);
+    for (int i = 0; i < 5; i++) {
+        free(r[i]);
+    }
+}
+
+/* The paging guard: a next page already read, or one past the limit. */
+static void test_pager(void **state)
+{
+    struct bw_http_pager p = BW_HTTP_PAGER_INIT;
+    char why[160];
+
+    (void)state;
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(bw_http_pager_next(&p, "u1", NULL, why, sizeof(why)), 0);
+    assert_null(p.seen); /* a walk of one page keeps nothing */
+    bw_http_pager_release(&p);
+
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(bw_http_pager_next(&p, "u1", "u2", why, sizeof(why)), 0);
+    assert_int_equal(bw_http_pager_next(&p, "u2", "u3", why, sizeof(why)), 0);
+    assert_int_equal(bw_http_pager_next(&p, "u3", "u1", why, sizeof(why)),
+                     BW_EHTTP);
+    assert_non_null(strstr(why, "already read"));
+    bw_http_pager_release(&p);
+
+    /* a page that links to itself */
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(bw_http_pager_next(&p, "u1", "u1", why, sizeof(why)),
+                     BW_EHTTP);
+    bw_http_pager_release(&p);
+
+    /* tokens: no first one; the 4th page may not link on */
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(bw_http_pager_next(&p, NULL, "t1", why, sizeof(why)), 0);
+    assert_int_equal(bw_http_pager_next(&p, "t1", "t2", why, sizeof(why)), 0);
+    assert_int_equal(bw_http_pager_next(&p, "t2", "t3", why, sizeof(why)), 0);
+    assert_int_equal(bw_http_pager_next(&p, "t3", "t4", why, sizeof(why)),
+                     BW_EHTTP);
+    assert_non_null(strstr(why, "would be page 5 of one walk, past the limit "
+                                "of 4"));
+    assert_int_equal(bw_http_pager_next(&p, "t4", "t5", NULL, 0), BW_EHTTP);
+    bw_http_pager_release(&p);
+    assert_null(p.seen);
+
+    /* the test knob lowers the limit, never raises it */
+    setenv("BELLWETHER_MAX_PAGES", "2", 1);
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(p.max_pages, 2);
+    setenv("BELLWETHER_MAX_PAGES", "9", 1);
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(p.max_pages, 4);
+    setenv("BELLWETHER_MAX_PAGES", "x", 1);
+    bw_http_pager_init(&p, 4);
+    assert_int_equal(p.max_pages, 4);
+    unsetenv("BELLWETHER_MAX_PAGES");
+    bw_http_pager_init(&p, 0);
+    assert_int_equal(p.max_pages, 1);
+
+    /* a long walk: 10,000 pages, then the first again */
+    bw_http_pager_init(&p, 20000);
+    for (int i = 0; i < 10000; i++) {
+        char a[32], b[32];
+
+        snprintf(a, sizeof(a), "https://x/p?page=%d", i);
+        snprintf(b, sizeof(b), "https://x/p?page=%d", i + 1);
+        assert_int_equal(bw_http_pager_next(&p, a, b, why, sizeof(why)), 0);
+    }
+    assert_int_equal(bw_http_pager_next(&p, "https://x/p?page=10000",
+                                        "https://x/p?page=0", why, sizeof(why)),
+                     BW_EHTTP);
+    bw_http_pager_release(&p);
+}
+
+/* A collector's own failure is logged and kept as the last error. */
+static void test_fail_kept(void **state)
+{
+    struct bw_http_opts o = opts_for(BW_API_GENERIC);
+    struct bw_http *h = client(&o);
+
+    (void)state;
+    assert_string_equal(bw_http_last_error(h), "");
+    bw_http_fail(h, "[github:gh] stopped paging GET %s: %s", "http://x/p",
+                 "a loop");
+    assert_string_equal(bw_http_last_error(h),
+                        "[github:gh] stopped paging GET http://x/p: a loop");
+    bw_http_free(h);
+}
+
 static void test_debug_log_redacts(void **state)
 {
     static const char *const resp[] = {OK_EMPTY, NULL};
@@ -1635,6 +1832,9 @@ int main(void)
         cmocka_unit_test_teardown(test_429_backoff, teardown),
         cmocka_unit_test_teardown(test_redirects_keep_token_home, teardown),
         cmocka_unit_test_teardown(test_max_body, teardown),
+        cmocka_unit_test_teardown(test_body_buffers, teardown),
+        cmocka_unit_test(test_pager),
+        cmocka_unit_test(test_fail_kept),
         cmocka_unit_test_teardown(test_debug_log_redacts, teardown),
         cmocka_unit_test_teardown(test_tls_ca_file, teardown),
         cmocka_unit_test_teardown(test_speed, teardown),

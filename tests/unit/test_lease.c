@@ -7,17 +7,13 @@
  * Redis user that may not EVAL, a reconnect during renewal, and many
  * processes racing for one lease (exactly one wins).
  *
- * The server runs in a mkdtemp() directory on a free port of 127.0.0.1 and
- * dies with this process (PR_SET_PDEATHSIG). Without redis-server the
- * server tests skip.
+ * The server (redisproc.h) runs in a mkdtemp() directory on a free port
+ * of 127.0.0.1 and dies with this process (PR_SET_PDEATHSIG). Without
+ * redis-server the server tests skip.
  */
 #include "testutil.h"
 
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,205 +26,48 @@
 #include "bellwether/store.h"
 
 #include "../../src/store_priv.h" /* st_drop: a dropped connection */
+#include "redisproc.h"
 
 /* ------------------------------------------------------------ the server */
 
-static char dir[256];
-static int port;
-static pid_t server_pid = -1;
-static int have_redis;
-static char url[128];
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int p = -1;
-
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-        p = ntohs(a.sin_port);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return p;
-}
-
-static redisContext *admin(void)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    redisReply *r;
-
-    if (c == NULL || c->err) {
-        if (c) {
-            redisFree(c);
-        }
-        return NULL;
-    }
-    r = redisCommand(c, "AUTH admin adminpw");
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        if (r) {
-            freeReplyObject(r);
-        }
-        redisFree(c);
-        return NULL;
-    }
-    freeReplyObject(r);
-    return c;
-}
-
-static int server_is_ours(void)
-{
-    redisContext *c = admin();
-    redisReply *r;
-    char want[32];
-    int ours = 0;
-
-    if (c == NULL) {
-        return 0;
-    }
-    snprintf(want, sizeof(want), "process_id:%ld", (long)server_pid);
-    r = redisCommand(c, "INFO server");
-    if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, want)) {
-        ours = 1;
-    }
-    if (r) {
-        freeReplyObject(r);
-    }
-    redisFree(c);
-    return ours;
-}
-
-static int launch(const char *conf)
-{
-    FILE *f = fopen(conf, "w");
-
-    port = free_port();
-    if (f == NULL || port <= 0) {
-        if (f) {
-            fclose(f);
-        }
-        return 0;
-    }
-    /* "noeval" may not run scripts: leases fall back to WATCH/MULTI */
-    fprintf(f,
-            "port %d\nbind 127.0.0.1\ndir %s\nsave \"\"\nappendonly no\n"
-            "logfile %s/redis.log\n"
-            "user default off\n"
-            "user admin on >adminpw ~* &* +@all\n"
-            "user bw on >pw ~* &* +@all\n"
-            "user noeval on >pw ~* &* +@all -@scripting\n",
-            port, dir, dir);
-    fclose(f);
-    server_pid = fork();
-    if (server_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (null >= 0) {
-            dup2(null, 1);
-        }
-        execlp("redis-server", "redis-server", conf, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; server_pid > 0 && i < 250; i++) {
-        if (server_is_ours()) {
-            return 1;
-        }
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-            server_pid = -1;
-            return 0;
-        }
-        usleep(20000);
-    }
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = -1;
-    }
-    return 0;
-}
+/* "noeval" may not run scripts: leases fall back to WATCH/MULTI */
+static struct bw_redisproc srv = {.name = "lease",
+                                  .conf = "user default off\n"
+                                          "user admin on >adminpw ~* &* +@all\n"
+                                          "user bw on >pw ~* &* +@all\n"
+                                          "user noeval on >pw ~* &* +@all "
+                                          "-@scripting\n",
+                                  .admin_user = "admin",
+                                  .admin_pw = "adminpw"};
 
 static int start_server(void **state)
 {
-    char conf[512];
-
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/bw-test-lease-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-        dir[0] = '\0';
-        return 0;
-    }
-    snprintf(conf, sizeof(conf), "%s/redis.conf", dir);
-    for (int attempt = 0; attempt < 5 && !have_redis; attempt++) {
-        have_redis = launch(conf);
-    }
-    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
-    if (!have_redis) {
-        fprintf(stderr, "# redis-server did not start: server tests skip\n");
-    }
+    bw_redisproc_start(&srv);
     return 0;
 }
 
 static int stop_server(void **state)
 {
-    static const char *const files[] = {"redis.conf", "redis.log", "dump.rdb"};
-    char p[512];
-
     (void)state;
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-    }
-    if (dir[0]) {
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-            snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-            unlink(p);
-        }
-        rmdir(dir);
-    }
+    bw_redisproc_stop(&srv);
     return 0;
 }
 
+/* Each server test starts from an empty server. */
 static int fresh(void **state)
 {
-    redisContext *c;
-    redisReply *r;
-
     (void)state;
     unsetenv("BELLWETHER_LEASE_RENEW_MS");
-    if (!have_redis) {
-        return 0;
-    }
-    c = admin();
-    if (c == NULL) {
-        return -1;
-    }
-    r = redisCommand(c, "FLUSHALL");
-    if (r) {
-        freeReplyObject(r);
-    }
-    redisFree(c);
-    return 0;
+    return bw_redisproc_flush(&srv);
 }
 
-#define NEED_REDIS()                                                           \
-    do {                                                                       \
-        if (!have_redis) {                                                     \
-            skip();                                                            \
-        }                                                                      \
-    } while (0)
+#define NEED_REDIS() BW_NEED_REDIS(&srv)
 
 /* An admin command with one string argument; the reply to the caller. */
 static redisReply *cmd(const char *fmt, const char *arg)
 {
-    redisContext *c = admin();
+    redisContext *c = bw_redisproc_admin(&srv);
     redisReply *r;
 
     assert_non_null(c);
@@ -265,7 +104,7 @@ static struct bw_store *open_as(char *user)
     struct bw_store *st = NULL;
 
     memset(&c, 0, sizeof(c));
-    c.url = url;
+    c.url = srv.url;
     c.username = user;
     c.password = pw;
     c.prefix = prefix;

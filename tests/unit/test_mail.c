@@ -3,7 +3,8 @@
  * the Subject header (plain or RFC 2047, never a line break: no header
  * can be injected), the Date header, loopback detection for the STARTTLS
  * rule, and CRLF line ends. Sending itself is tested against real SMTP
- * servers in tests/integration/t_mail.sh.
+ * servers in tests/integration/t_mail.sh; allocation failures in the
+ * Subject, Date and CRLF helpers in test_torture.c.
  */
 #include "testutil.h"
 
