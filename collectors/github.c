@@ -24,6 +24,15 @@
  * direction=asc from the oldest up to `since`: one request per 100 old
  * open PRs, instead of walking all of history to the end.
  *
+ * Paging is never trusted to end: a list, timeline or organisation walk
+ * stops with an error (the source fails, nothing of the offending page is
+ * stored) when a `next` link leads back to a page the walk read already or
+ * past a page count no real walk reaches (struct bw_http_pager).
+ *
+ * Progress: a walk with no mark adds the first list page's `last` link
+ * (pages x 100) to stats.items_known for the progress line's ETA, an upper
+ * bound: it counts PRs updated before `since` too (add_known()).
+ *
  * The pure page parsers (bw_gh_parse_*) come first: JSON -> struct bw_pr,
  * one cJSON parse per page, unit-tested and fuzzed.
  */
@@ -507,8 +516,8 @@ out:
 
 /* ============================================================== collector */
 
-#define OVERLAP 300          /* seconds re-read below the high-water mark */
-#define PER_PAGE "100"       /* the API's maximum */
+#define OVERLAP 300    /* seconds re-read below the high-water mark */
+#define PER_PAGE "100" /* the API's maximum */
 #define PER_PAGE_N 100L
 #define META_MAX (64 * 1024) /* an org page's stored repository names */
 /* Pages one walk may read before the server's paging counts as a loop: a
@@ -613,8 +622,8 @@ static int bad_status(const struct gh_walk *w, const struct bw_http_resp *resp)
  * never end): one error line (kept for `status`), and the walk stops
  * before anything of that page is stored.
  */
-static int paging_stop(struct gh_ctx *c, struct bw_sink *sink,
-                       const char *url, const char *why)
+static int paging_stop(struct gh_ctx *c, struct bw_sink *sink, const char *url,
+                       const char *why)
 {
     char shown[1024];
 
@@ -1615,6 +1624,7 @@ static int gh_http_opts(const struct bw_source_conf *src,
         return BW_ECONFIG;
     }
     h->api = BW_API_GITHUB;
+    h->origin = o->api_url ? o->api_url : "https://api.github.com";
     h->auth = o->auth;
     h->auth_source = o->token_src.env ? o->token_src.env : o->token_src.file;
     return 0;

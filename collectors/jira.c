@@ -28,7 +28,8 @@
  *
  * Changelogs: a ticket whose inline changelog is cut short (total >
  * histories) is held back. On Cloud the held tickets, batched across search
- * pages, are completed by POST /rest/api/3/changelog/bulkfetch (fieldIds
+ * pages (100 at a time: a batch's commit is no bigger than a page's), are
+ * completed by POST /rest/api/3/changelog/bulkfetch (fieldIds
  * status and Flagged, 2000 histories a page), or when that is refused
  * (403/404/405) by paging /rest/api/3/issue/{key}/changelog; on Data Center
  * by GET /rest/api/2/issue/{key}?expand=changelog, a ticket that stays
@@ -36,8 +37,16 @@
  * written whole, in its own MULTI/EXEC, and a scope's mark (the newest
  * updated listed) moves only after every batch, in the last commit.
  *
+ * Paging is never trusted to end: a walk stops with an error (the source
+ * fails, nothing of the offending page is stored) on a nextPageToken or a
+ * bulkfetch token that comes back, a startAt that does not move on, an
+ * empty page that says more follow, or more pages than any real walk has
+ * (struct bw_http_pager; MAX_PAGES and friends below).
+ *
  * The pure page parsers (bw_jira_parse_*) come first: JSON ->
- * struct bw_ticket, one cJSON parse per page, unit-tested and fuzzed.
+ * struct bw_ticket, one pass per page, unit-tested and fuzzed. Search and
+ * bulkfetch pages are walked issue by issue (walk_page()), so that the
+ * collector's peak memory is one issue's cJSON tree, not a whole page's.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -166,9 +175,10 @@ struct page_walk {
     int saw_array; /* and was an array: 1 about to walk it, 2 walked */
 };
 
+/* What cJSON skips between tokens: every byte up to ' '. */
 static const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+    while (p < end && (unsigned char)*p <= ' ') {
         p++;
     }
     return p;
@@ -662,8 +672,8 @@ static int search_issue(void *arg, const cJSON *o)
 
 static int search_member(void *arg, const char *key, const cJSON *v)
 {
-    static const char *const keys[] = {"nextPageToken", "startAt",
-                                       "maxResults", "total", "isLast"};
+    static const char *const keys[] = {"nextPageToken", "startAt", "maxResults",
+                                       "total", "isLast"};
     struct search_walk *sw = arg;
     unsigned i = 0;
 
@@ -859,8 +869,8 @@ int bw_jira_parse_bulkfetch(const char *json, size_t len,
                             bw_jira_hist_cb cb, void *arg, char **next_token)
 {
     struct bulk_walk bw = {f, NULL, 0, 0, NULL, 0};
-    struct page_walk pw = {"issueChangeLogs", bulk_entry, bulk_member, &bw,
-                           0, 0};
+    struct page_walk pw = {
+        "issueChangeLogs", bulk_entry, bulk_member, &bw, 0, 0};
     int rc;
 
     if ((rc = walk_page(&pw, json, len)) != 0) {
@@ -1120,9 +1130,9 @@ out:
 
 /* ============================================================== collector */
 
-#define OVERLAP 3660      /* 61 minutes: a fall-back hour repeats minutes */
-#define PAGE_SIZE 100     /* asked per search page; fewer may come */
-#define DC_WINDOW 10000   /* Data Center's max_result_window */
+#define OVERLAP 3660    /* 61 minutes: a fall-back hour repeats minutes */
+#define PAGE_SIZE 100   /* asked per search page; fewer may come */
+#define DC_WINDOW 10000 /* Data Center's max_result_window */
 /* Tickets completed per bulkfetch batch: no more than a search page holds,
  * so that a batch's commit is no bigger than a page's (the peak memory of
  * a long walk stays that of one page, as in a short one). */
@@ -2106,8 +2116,8 @@ static int p_changelog(void *arg, const char *json, size_t len)
                      "the limit of %ld",
                      p->pages + 1, (long)MAX_CL_PAGES);
         }
-        rc = bw_buf_printf(&url, "%s/rest/api/3/issue/%s/changelog",
-                           p->c->base, p->t.key ? p->t.key : "");
+        rc = bw_buf_printf(&url, "%s/rest/api/3/issue/%s/changelog", p->c->base,
+                           p->t.key ? p->t.key : "");
         rc = rc ? rc : paging_stop(p->c, a->sink, "GET", url.data, why);
         bw_buf_release(&url);
         return rc;
@@ -2712,6 +2722,7 @@ static int jira_http_opts(const struct bw_source_conf *src,
         return BW_ECONFIG;
     }
     h->api = BW_API_JIRA;
+    h->origin = o->url;
     h->auth = o->auth;
     h->auth_source = from;
     return 0;

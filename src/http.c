@@ -13,6 +13,11 @@
  * callback, retry after a backoff, pause the whole client for a quota
  * reset, or fail the request for good (callback with resp == NULL).
  *
+ * A response body lands in its slot's buffer: sized once from the
+ * Content-Length when there is one (else grown by doubling), kept for the
+ * slot's next transfer up to 2 MiB and freed after its callback beyond
+ * that, so one large page does not stay resident for the rest of a run.
+ *
  * Quota waits pause the whole client (no new transfers start) so that one
  * rate-limited request does not let the others hammer the API. Every wait
  * sleeps in slices of at most a second and calls opts.tick between slices,
@@ -117,6 +122,7 @@ struct slot {
 struct bw_http {
     struct bw_http_opts opts; /* strings point to the copies below */
     char *auth_hdr;           /* "Authorization: ...": secret */
+    char *home; /* "scheme://host:port" auth_hdr goes to; NULL: anywhere */
     char *auth_source;
     char *name;
     char *ca_blob; /* system bundle + ca_file, or NULL */
@@ -831,9 +837,9 @@ out:
     return len;
 }
 
-/* Make b's capacity exactly need bytes, unless it holds that much already
- * (b is empty: nothing to copy, so the old block goes first). */
-static int buf_exact(struct bw_buf *b, size_t need)
+/* Make the empty b hold at least need bytes in one block of cap bytes
+ * (nothing to copy, so the old block goes first). */
+static int buf_fresh(struct bw_buf *b, size_t need, size_t cap)
 {
     char *p;
 
@@ -843,21 +849,25 @@ static int buf_exact(struct bw_buf *b, size_t need)
     bw_free(b->data);
     b->data = NULL;
     b->cap = 0;
-    if ((p = bw_malloc(need)) == NULL) {
+    if ((p = bw_malloc(cap)) == NULL) {
         return BW_ENOMEM;
     }
     p[0] = '\0';
     b->data = p;
-    b->cap = need;
+    b->cap = cap;
     return 0;
 }
 
 /*
  * Before the first byte of a body: with a Content-Length (and no content
- * coding, which makes it the compressed size), one block of the right size
- * instead of doubling from 64 bytes up past it (a 1.1 MB page would end in
- * a 2 MiB block after 15 reallocs). Larger than max_body: left to
- * CURLOPT_MAXFILESIZE and on_body.
+ * coding, which makes it the compressed size), one block that holds it,
+ * instead of a realloc (and a copy) at each doubling on the way up to it:
+ * a 1.1 MB page took 15. The block keeps the power-of-two size doubling
+ * would have reached: the slots' buffers then come in few sizes that the
+ * allocator reuses, where exact sizes left a long GitHub walk's heap
+ * fragmented (peak RSS +2 MiB at 20x1000 PRs). Only the pages a body
+ * fills are resident. Larger than max_body: left to CURLOPT_MAXFILESIZE
+ * and on_body.
  */
 static int body_presize(struct slot *s)
 {
@@ -865,15 +875,19 @@ static int body_presize(struct slot *s)
                              ? s->resp_hdr[H_CONTENT_ENCODING].data
                              : NULL;
     curl_off_t cl = -1;
+    size_t cap = 64;
 
     if ((coding != NULL && strcasecmp(coding, "identity") != 0) ||
         curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) !=
             CURLE_OK ||
-        cl <= 0 || (uint64_t)cl >= (uint64_t)SIZE_MAX ||
+        cl <= 0 || (uint64_t)cl >= (uint64_t)SIZE_MAX / 4 ||
         (s->body.max && (uint64_t)cl > (uint64_t)s->body.max)) {
         return 0;
     }
-    return buf_exact(&s->body, (size_t)cl + 1);
+    while (cap < (size_t)cl + 1) {
+        cap *= 2;
+    }
+    return buf_fresh(&s->body, (size_t)cl + 1, cap);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -1073,7 +1087,14 @@ static int64_t real_ms(void)
 
 static int64_t wait_until_ms(int64_t reset)
 {
-    int64_t left = reset * 1000 - real_ms();
+    int64_t left;
+
+    /* a reset past year 9999 is nonsense: treat it as "too far", which
+       fails the wait against max_rate_wait, without overflowing */
+    if (reset > 253402300799) {
+        reset = 253402300799;
+    }
+    left = reset * 1000 - real_ms();
 
     /* one second past the reset: clocks are never quite in step */
     return (left > 0 ? left : 0) + 1000;
@@ -1403,6 +1424,43 @@ static int add_header(struct curl_slist **l, const char *line)
     return 0;
 }
 
+/* url's "scheme://host:port" (lower case, the scheme's port when none is
+ * given) into out; BW_EPARSE when it is no URL curl can read. */
+static int origin_of(const char *url, char *out, size_t n)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = BW_EPARSE;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK &&
+        (size_t)snprintf(out, n, "%s://%s:%s", scheme, host, port) < n) {
+        for (char *c = out; *c; c++) {
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+        }
+        rc = 0;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Does the token go with a request to url: the API's own origin only (a
+ * `next` link elsewhere gets no credentials; redirects are libcurl's
+ * business, see CURLOPT_UNRESTRICTED_AUTH). */
+static int to_home(const struct bw_http *h, const char *url)
+{
+    char o[URL_LOG];
+
+    return h->home == NULL ||
+           (origin_of(url, o, sizeof(o)) == 0 && strcmp(o, h->home) == 0);
+}
+
 static int request_headers(struct bw_http *h, const struct job *j,
                            struct curl_slist **out)
 {
@@ -1412,6 +1470,9 @@ static int request_headers(struct bw_http *h, const struct job *j,
 
     for (struct curl_slist *i = h->base_hdrs; i && rc == 0; i = i->next) {
         rc = add_header(&l, i->data);
+    }
+    if (rc == 0 && h->auth_hdr != NULL && to_home(h, j->url)) {
+        rc = add_header(&l, h->auth_hdr);
     }
     if (rc == 0 && j->inm) {
         rc = bw_buf_printf(&b, "If-None-Match: %s", j->inm);
@@ -1774,8 +1835,8 @@ static int base_headers(struct bw_http *h, const char *auth)
                      h->auth_source ? h->auth_source : "the configuration");
             rc = BW_ECONFIG;
         } else {
+            /* added per request: only those to the API's origin carry it */
             rc = bw_buf_printf(&b, "Authorization: %s", auth);
-            rc = rc ? rc : add_header(&h->base_hdrs, b.data);
             h->auth_hdr = rc ? NULL : bw_buf_detach(&b);
             rc = rc ? rc : h->auth_hdr ? 0 : BW_ENOMEM;
         }
@@ -1821,6 +1882,18 @@ int bw_http_new(const struct bw_http_opts *opts, struct bw_http **out)
     snprintf(h->ua, sizeof(h->ua), "bellwether/%s (pid %ld)", BW_VERSION,
              (long)getpid());
     rc = base_headers(h, opts->auth);
+    if (rc == 0 && opts->origin != NULL) {
+        char home[URL_LOG];
+
+        h->opts.origin = NULL;
+        if (origin_of(opts->origin, home, sizeof(home)) != 0) {
+            BW_ERROR("cannot read the API URL '%s'; fix api_url or url",
+                     bw_redact_url(opts->origin, home, sizeof(home)));
+            rc = BW_ECONFIG;
+        } else if ((h->home = bw_strdup(home)) == NULL) {
+            rc = BW_ENOMEM;
+        }
+    }
     if (rc == 0 && opts->ca_file && *opts->ca_file) {
         rc = load_ca(h, opts->ca_file);
     }
@@ -1884,6 +1957,7 @@ void bw_http_free(struct bw_http *h)
         bw_free(h->auth_hdr);
     }
     bw_free(h->auth_source);
+    bw_free(h->home);
     bw_free(h->name);
     bw_free(h->ca_blob);
     bw_free(h);
@@ -1921,7 +1995,7 @@ static int fetch_cb(void *user, const struct bw_http_req *req,
         return rc;
     }
     o->status = resp->status;
-    rc = buf_exact(&o->body, resp->body.len + 1);
+    rc = buf_fresh(&o->body, resp->body.len + 1, resp->body.len + 1);
     rc = rc ? rc : bw_buf_add(&o->body, resp->body.data, resp->body.len);
     rc = rc ? rc : copy_str(resp->etag, &o->etag);
     rc = rc ? rc : copy_str(resp->next, &o->next);

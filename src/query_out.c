@@ -569,8 +569,7 @@ static void item_week(const struct bw_query_result *r,
 /* Items carry their week and author already: no second column for them. */
 static int item_group_col(const struct bw_query_result *r)
 {
-    return r->by != BW_BY_NONE && r->by != BW_BY_WEEK &&
-           r->by != BW_BY_AUTHOR;
+    return r->by != BW_BY_NONE && r->by != BW_BY_WEEK && r->by != BW_BY_AUTHOR;
 }
 
 static const char *item_group(const struct bw_query_result *r,

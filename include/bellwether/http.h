@@ -16,7 +16,8 @@
  * shorter one sleeps in slices of at most one second, calling the tick hook
  * (lease renewal, signals) between slices. A 401, or a 403 with no sign of a
  * rate limit, is BW_EAUTH. The Authorization header is never logged (debug
- * output shows "Authorization: REDACTED").
+ * output shows "Authorization: REDACTED") and goes only to the API's own
+ * origin (opts.origin), never to a page another origin's link points at.
  *
  * Only src/http.c and src/mail.c include <curl/curl.h>.
  */
@@ -48,6 +49,10 @@ struct bw_http_opts {
     const char *auth;        /* full Authorization value, copied, secret */
     const char *auth_source; /* for messages: "GITHUB_TOKEN" (env name) or
                                  a file path; never the secret itself */
+    const char *origin;      /* the API's base URL: auth goes only to its
+                                 scheme, host and port (a `next` link to
+                                 another origin is asked without it); NULL:
+                                 to every URL */
     long connect_timeout;    /* seconds, default 10 */
     long timeout;            /* seconds per transfer, default 60 */
     size_t max_body;         /* bytes, default 64 MiB */

@@ -35,8 +35,10 @@ extern const struct bw_collector bw_collector_jira;
 /*
  * Pure page parsers (JSON -> struct bw_ticket), unit-tested on simulator
  * pages and on ../shared/api-samples/jira, and fuzzed. Each parses its
- * page once (cJSON_ParseWithLengthOpts, no NUL needed at json[len]) and
- * returns 0, BW_EPARSE (not JSON, or not the expected shape: a missing
+ * page once (cJSON_ParseWithLengthOpts, no NUL needed at json[len]; the
+ * search and bulkfetch parsers one issue or entry at a time, so a page
+ * never becomes one big tree) and returns 0, BW_EPARSE (not JSON, or not
+ * the expected shape: a missing
  * key, status or created, a date that does not parse) or BW_ENOMEM. On
  * error nothing of the page is kept: outputs are as they were.
  *

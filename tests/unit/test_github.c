@@ -1068,15 +1068,16 @@ static char *gh_resp(const char *base, const char *link, const char *body)
 
 /* A PR of a list page updated on day `day` of November 2026. */
 #define LIST_PR(n, day)                                                        \
-    "{\"number\":" n ",\"state\":\"open\",\"created_at\":\"2026-10-01T"       \
-    "10:00:00Z\",\"updated_at\":\"2026-11-" day "T10:00:00Z\",\"user\":"      \
+    "{\"number\":" n ",\"state\":\"open\",\"created_at\":\"2026-10-01T"        \
+    "10:00:00Z\",\"updated_at\":\"2026-11-" day "T10:00:00Z\",\"user\":"       \
     "{\"login\":\"alice\"},\"title\":\"t\",\"base\":{\"ref\":\"main\"}}"
 /* A PR of a list page last updated before `since` (2026-09-21). */
 #define OLD_PR(n)                                                              \
-    "{\"number\":" n ",\"state\":\"closed\",\"created_at\":\"2026-08-01T"   \
+    "{\"number\":" n ",\"state\":\"closed\",\"created_at\":\"2026-08-01T"      \
     "10:00:00Z\",\"updated_at\":\"2026-08-02T10:00:00Z\",\"user\":null}"
-#define PULLS "/repos/acme/api/pulls?state=all&sort=updated&direction=desc" \
-              "&per_page=100"
+#define PULLS                                                                  \
+    "/repos/acme/api/pulls?state=all&sort=updated&direction=desc"              \
+    "&per_page=100"
 
 /*
  * One backfill of acme/api (org: an organisation instead) from a server
@@ -1201,8 +1202,7 @@ static void test_walk_paging_loops(void **state)
     unsetenv("BELLWETHER_MAX_PAGES");
     assert_int_equal(served, 2);
 
-    assert_int_equal(run_walk(NULL, tl_loop, 2, &f, &served, &known),
-                     BW_EHTTP);
+    assert_int_equal(run_walk(NULL, tl_loop, 2, &f, &served, &known), BW_EHTTP);
     assert_int_equal(f.emitted, 0); /* the PR is not stored half */
     assert_int_equal(served, 2);
     assert_true(f.discards >= 1);
@@ -1218,8 +1218,7 @@ static void test_walk_known(void **state)
 {
     /* a backfill's first page says: 7 pages of 100 */
     static const char *const last7[][2] = {
-        {"<@" PULLS "&page=2>; rel=\"next\", <@" PULLS
-         "&page=7>; rel=\"last\"",
+        {"<@" PULLS "&page=2>; rel=\"next\", <@" PULLS "&page=7>; rel=\"last\"",
          "[]"},
         {NULL, "[]"}};
     /* one page, no links: its own count (both PRs older than since: the

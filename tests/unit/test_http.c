@@ -1354,6 +1354,49 @@ static void test_redirects_keep_token_home(void **state)
     bw_http_free(h);
 }
 
+/* A `next` link to another origin is followed without the token: it goes
+ * only to opts.origin (scheme, host and port, whatever their case). */
+static void test_token_stays_home(void **state)
+{
+    static const char *const ok[] = {OK_EMPTY, NULL};
+    struct bw_http_opts o = opts_for(BW_API_GITHUB);
+    struct bw_http *h;
+    struct bw_http_resp r;
+    char url[128];
+    char home[160];
+    char *log;
+
+    (void)state;
+    canned_up(0, ok);
+    canned_up(1, ok);
+    snprintf(home, sizeof(home), "HTTP://127.0.0.1:%d/api/v3/", can[0].port);
+    o.auth = "Bearer s3cret";
+    o.origin = home;
+    h = client(&o);
+    snprintf(url, sizeof(url), "%s/repos/acme/api/pulls", can[0].base);
+    assert_int_equal(fetch(h, url, &r), 0);
+    bw_http_resp_release(&r);
+    snprintf(url, sizeof(url), "%s/repositories/1/pulls?page=2", can[1].base);
+    assert_int_equal(fetch(h, url, &r), 0);
+    bw_http_resp_release(&r);
+    bw_http_free(h);
+    log = bw_canned_requests(&can[0]);
+    assert_non_null(strstr(log, "Authorization: Bearer s3cret"));
+    free(log);
+    log = bw_canned_requests(&can[1]);
+    assert_non_null(strstr(log, "GET /repositories/1/pulls?page=2 "));
+    assert_null(strstr(log, "Authorization"));
+    free(log);
+
+    /* an origin with no port is fine; one curl cannot read is refused */
+    o.origin = "https://api.github.test";
+    h = client(&o);
+    bw_http_free(h);
+    o.origin = "not a url";
+    assert_int_equal(bw_http_new(&o, &h), BW_ECONFIG);
+    assert_null(h);
+}
+
 static void test_max_body(void **state)
 {
     static char big[8192];
@@ -1831,6 +1874,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bare_403, teardown),
         cmocka_unit_test_teardown(test_429_backoff, teardown),
         cmocka_unit_test_teardown(test_redirects_keep_token_home, teardown),
+        cmocka_unit_test_teardown(test_token_stays_home, teardown),
         cmocka_unit_test_teardown(test_max_body, teardown),
         cmocka_unit_test_teardown(test_body_buffers, teardown),
         cmocka_unit_test(test_pager),

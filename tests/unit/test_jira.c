@@ -1173,10 +1173,10 @@ static void test_bulkfetch_refused(void **state)
 /* A ticket of project OPS updated on day `day` of November; whole (no cut
  * changelog) unless `cut`, whose inline changelog has 1 history of 3. */
 #define OPS_ISSUE(id, day, cut)                                                \
-    "{\"id\":\"" id "\",\"key\":\"OPS-" id "\",\"fields\":{\"status\":{"      \
-    "\"id\":\"1\",\"name\":\"S1\"},\"project\":{\"key\":\"OPS\"},"            \
-    ISSUE_CREATED ",\"updated\":\"2026-11-" day "T10:00:00.000+0000\"}"     \
-    ",\"changelog\":{\"startAt\":0,\"maxResults\":1,\"total\":" cut          \
+    "{\"id\":\"" id "\",\"key\":\"OPS-" id "\",\"fields\":{\"status\":{"       \
+    "\"id\":\"1\",\"name\":\"S1\"},\"project\":{\"key\":\"OPS\"}"              \
+    "," ISSUE_CREATED ",\"updated\":\"2026-11-" day "T10:00:00.000+0000\"}"    \
+    ",\"changelog\":{\"startAt\":0,\"maxResults\":1,\"total\":" cut            \
     ",\"histories\":[" HIST(id "01", "2", ST_ITEM("1", "3")) "]}}"
 
 /*
@@ -1214,7 +1214,7 @@ static int run_hostile(const char *flavor, const char *const *bodies,
     for (size_t i = 0; bodies[i] != NULL && n < 31; i++) {
         /* a whole response as given, or a body answered with a 200 */
         own[n++] = strncmp(bodies[i], "HTTP/", 5) == 0 ? strdup(bodies[i])
-                                                         : http_ok(bodies[i]);
+                                                       : http_ok(bodies[i]);
     }
     own[n] = NULL;
     assert_int_equal(bw_canned_start(&srv, (const char *const *)own), 0);
@@ -1257,8 +1257,8 @@ static int run_hostile(const char *flavor, const char *const *bodies,
     rc = bw_collector_jira.collect(ctx, &sink);
     if (rc == BW_EHTTP) {
         /* the one error line is what `status` shows */
-        assert_non_null(strstr(bw_http_last_error(sink.http),
-                               "stopped paging"));
+        assert_non_null(
+            strstr(bw_http_last_error(sink.http), "stopped paging"));
     }
     bw_collector_jira.free(ctx);
     *served = srv.served - (long)ns;
@@ -1289,14 +1289,10 @@ static void test_hostile_paging(void **state)
         "{\"isLast\":false,\"nextPageToken\":\"B\",\"issues\":[]}", NULL};
     /* Cloud: new tokens, but more pages than BELLWETHER_MAX_PAGES */
     static const char *const many[] = {
-        "{\"nextPageToken\":\"t1\",\"issues\":[" OPS_ISSUE("1", "02",
-                                                           "1") "]}",
-        "{\"nextPageToken\":\"t2\",\"issues\":[" OPS_ISSUE("2", "03",
-                                                           "1") "]}",
-        "{\"nextPageToken\":\"t3\",\"issues\":[" OPS_ISSUE("3", "04",
-                                                           "1") "]}",
-        "{\"nextPageToken\":\"t4\",\"issues\":[" OPS_ISSUE("4", "05",
-                                                           "1") "]}",
+        "{\"nextPageToken\":\"t1\",\"issues\":[" OPS_ISSUE("1", "02", "1") "]}",
+        "{\"nextPageToken\":\"t2\",\"issues\":[" OPS_ISSUE("2", "03", "1") "]}",
+        "{\"nextPageToken\":\"t3\",\"issues\":[" OPS_ISSUE("3", "04", "1") "]}",
+        "{\"nextPageToken\":\"t4\",\"issues\":[" OPS_ISSUE("4", "05", "1") "]}",
         NULL};
     /* Data Center: startAt ignored, the first page again and again */
     static const char *const dc_stuck[] = {
