@@ -198,6 +198,14 @@ expect_exit 0 "collect with include_bot_prs and a deleted user excluded" \
 compare "every PR equals /__truth (include_bot_prs, exclude ghost)" \
     "$BW_TMP/bots.ini" "exclude_users=ghost&include_bot_prs=true" $REPOS
 
+# `bellwether reindex` alone: back to the default rules, no request at all
+bw_apisim_post /__reset >/dev/null
+expect_exit 0 "reindex with the default rules" \
+    bw_run -c "$BW_TMP/gh.ini" reindex
+expect_eq "reindex sends no request" "$(stat requests)" 0
+compare "after reindex every PR equals /__truth (default rules)" \
+    "$BW_TMP/gh.ini" "" $REPOS
+
 # ---- faults (tiny scale, acme/api only) -----------------------------------
 
 bw_redis_cli -n 0 flushdb >/dev/null
