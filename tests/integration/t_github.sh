@@ -273,7 +273,9 @@ compare "and completes the store (after $stored PRs before the signal)" \
 
 # min_quota_left: stop cleanly (exit 0) and go on where it stopped
 bw_redis_cli -n 0 flushdb >/dev/null
-bw_start_apisim --seed 1 --scale tiny --only gh --quota 16 --reset-in 2
+# the window must outlast the first run (it resets --reset-in seconds after
+# its first request), or the run may finish on a fresh quota
+bw_start_apisim --seed 1 --scale tiny --only gh --quota 16 --reset-in 6
 gh_conf "$BW_TMP/q.ini" 0 "api_url = $APISIM_URL" "repos = acme/api" \
     "min_quota_left = 6"
 expect_exit 0 "min_quota_left stops a backfill with exit 0" \
@@ -283,7 +285,7 @@ bw_run -c "$BW_TMP/q.ini" debug dump >"$BW_TMP/dump" 2>/dev/null
 first=$(grep -c '^hash pr:' "$BW_TMP/dump")
 runs=1
 while [ $runs -lt 8 ] && grep -q min_quota_left "$BW_ERR"; do
-    sleep 2.2
+    sleep 6.2
     bw_run -c "$BW_TMP/q.ini" collect >"$BW_OUT" 2>"$BW_ERR" || break
     runs=$((runs + 1))
 done
