@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "bellwether/error.h"
 #include "bellwether/mem.h"
 #include "bellwether/metrics.h"
 #include "bellwether/stats.h"
@@ -139,20 +140,28 @@ static void test_format(void **state)
 static void test_sparkline_torture(void **state)
 {
     double v[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    int clean = 0;
 
     (void)state;
-    for (long n = 1; n < 20; n++) {
+    /* every allocation fails in turn: BW_ENOMEM each time, never a silent
+       success, until a run needs no more than n - 1 allocations */
+    for (long n = 1; n < 64 && !clean; n++) {
         struct bw_buf b = BW_BUF_INIT;
         int rc;
 
         bw_mem_fail_at(n, 1);
         rc = bw_sparkline(&b, v, 12);
-        bw_mem_fail_at(0, 0);
-        if (rc == 0) {
+        if (!bw_mem_failed()) {
+            clean = 1;
+            assert_int_equal(rc, 0);
             assert_int_equal(b.len, 36);
+        } else {
+            assert_int_equal(rc, BW_ENOMEM);
         }
+        bw_mem_fail_at(0, 0);
         bw_buf_release(&b);
     }
+    assert_true(clean);
 }
 
 int main(void)
